@@ -1,0 +1,5 @@
+import sys
+
+from condgan.cli import main
+
+sys.exit(main())

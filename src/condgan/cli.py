@@ -1,0 +1,175 @@
+"""`condgan train | sample | eval`: the command line. User errors exit 2 with one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from condgan.errors import CondganError
+
+FORMATS = (".png", ".npz")
+
+
+def _train_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The command-line flags as config overlays, applied in order after the preset."""
+    from condgan.config import parse_assignment
+
+    flags: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "loss": {}, "train": {}}
+    for section, key, value in (
+        ("data", "dataset", args.dataset),
+        ("data", "data_dir", args.data_dir),
+        ("model", "name", args.model),
+        ("loss", "name", args.loss),
+        ("train", "batch_size", args.batch_size),
+        ("train", "seed", args.seed),
+        ("train", "checkpoint_every", args.checkpoint_every),
+    ):
+        if value is not None:
+            flags[section][key] = value
+    if args.epochs is not None:
+        flags["train"].update(epochs=args.epochs, steps=None)
+    if args.steps is not None:
+        flags["train"].update(steps=args.steps, epochs=None)
+    overlays = [{k: v for k, v in flags.items() if v}]
+    return overlays + [parse_assignment(a) for a in args.set]
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from condgan.config import Config, load_config, merge, read_yaml
+    from condgan.train import Trainer
+
+    overrides = _train_overrides(args)
+    if args.resume:
+        if args.out is None:
+            raise CondganError("--resume needs --out RUN_DIR (the run to continue)")
+        if args.config is not None:
+            raise CondganError("--resume uses the run's own config.yaml: drop --config")
+        values = read_yaml(Path(args.out) / "config.yaml")
+        for overlay in overrides:
+            values = merge(values, overlay)
+        config = Config.from_dict(values)
+    else:
+        config = load_config(args.config, overrides)
+    name = Path(args.config).stem if args.config else config.model.name
+    run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress)
+    print(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps -> {run_dir}")
+    trainer.fit()
+    label = "--label 7 " if trainer.G.num_classes else ""
+    print(f"done: {run_dir}\nsample with: condgan sample {run_dir} {label}--n 64 --out samples.png")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    import torch
+
+    from condgan.images import make_grid, save_png, to_uint8
+    from condgan.models.storage import load_generator
+    from condgan.samples_file import save_samples
+    from condgan.sampling import class_grid_labels, resolve_label, sample
+
+    out = Path(args.out)
+    if out.suffix not in FORMATS:
+        raise CondganError(f"--out must end in {' or '.join(FORMATS)}, got '{out.name}'")
+    for flag in ("n", "per_class"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise CondganError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+    if args.per_class is not None and args.label is not None:
+        raise CondganError("give --label or --per-class, not both")
+    G, class_names = load_generator(args.run_dir)
+    K = len(class_names)
+    if args.label is not None:
+        index = resolve_label(args.label, class_names)
+        labels, ncol, what = torch.full((args.n,), index, dtype=torch.long), 8, f"class {class_names[index]}"
+    elif K:
+        per_class = args.per_class or args.n
+        labels, ncol, what = class_grid_labels(K, per_class), per_class, f"{per_class} per class"
+    else:
+        n = args.per_class or args.n
+        labels, ncol, what = None, 8, "unconditional"
+    x = sample(G, labels, seed=args.seed, n=None if labels is not None else n)
+    images = to_uint8(x)
+    if out.suffix == ".png":
+        save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)
+    else:
+        y = labels.numpy() if labels is not None else np.full(len(images), -1, dtype=np.int64)
+        save_samples(out, images, y)
+    print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {out}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from condgan.metrics.report import evaluate
+
+    result = evaluate(args.source, dataset=args.dataset, data_dir=args.data_dir,
+                      per_class=args.per_class, seed=args.seed)  # fmt: skip
+    print(json.dumps(result))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from condgan.config import DEFAULT_PRESET, preset_names
+
+    parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0].split(": ", 1)[1])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a GAN into a run directory")
+    train.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or a .yaml file "
+                       f"(default: {DEFAULT_PRESET})")  # fmt: skip
+    train.add_argument("--dataset", help="dataset name (default: the preset's, mnist)")
+    train.add_argument("--data-dir", help="folder holding the dataset files (default: bundled / $CONDGAN_DATA_DIR)")
+    train.add_argument("--model", help="model family: cdcgan, cgan-mlp, dcgan (default: the preset's)")
+    train.add_argument("--loss", help="GAN loss (default: the preset's, bce)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="passes over the data (default: the preset's)")
+    length.add_argument("--steps", type=int, help="total generator updates (overrides --epochs)")
+    train.add_argument("--batch-size", type=int, help="batch size (default: the preset's, 64)")
+    train.add_argument("--seed", type=int, help="random seed (default: 0)")
+    train.add_argument("--out", help="run directory (default: runs/<preset>-<time>)")
+    train.add_argument("--checkpoint-every", type=int, help="also keep a checkpoint every N steps "
+                       "(default: only checkpoints/last.pt, saved every epoch)")  # fmt: skip
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any config field, e.g. --set train.lr_g=1e-4 (repeatable)")  # fmt: skip
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    smp = sub.add_parser("sample", help="generate images from a trained run")
+    smp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
+    smp.add_argument("--label", help="class index or name (default: a grid of every class)")
+    smp.add_argument("--n", type=int, default=64, help="number of images, or per class for a grid (default: 64)")
+    smp.add_argument("--per-class", type=int, help="N images of every class (rows = classes)")
+    smp.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images (default: 0)")
+    smp.add_argument("--out", required=True, help="output: .png grid or .npz samples file")
+    smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2)")
+    smp.set_defaults(func=cmd_sample)
+
+    ev = sub.add_parser("eval", help="measure a run or a samples .npz with the domain classifier")
+    ev.add_argument("source", metavar="RUN_DIR|SAMPLES.npz", help="a run directory or a samples file")
+    ev.add_argument("--dataset", help="reference dataset (default: the run's, or mnist for a .npz)")
+    ev.add_argument("--data-dir", help="folder holding the dataset files")
+    ev.add_argument("--per-class", type=int, default=1000, help="samples per class from a run (default: 1000)")
+    ev.add_argument("--seed", type=int, default=0, help="noise seed for a run's samples (default: 0)")
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CondganError as err:
+        print(f"condgan: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("condgan: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

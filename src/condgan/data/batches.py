@@ -1,0 +1,39 @@
+"""Mini-batches from an in-memory uint8 tensor by index shuffling (no per-sample Python work)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def to_signed_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 0-255 -> float32 in [-1, 1] (the range of G's tanh output)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+class ShuffledBatches:
+    """Batch `step` of a run, the same on every call: a pure function of (seed, step).
+
+    Each epoch is a fresh permutation drawn from a generator seeded by (seed, epoch), so a
+    resumed run sees exactly the batches an uninterrupted one would. The last partial
+    batch of an epoch is dropped.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int):
+        if batch_size > len(labels):
+            raise ValueError(f"batch size {batch_size} exceeds the dataset size {len(labels)}")
+        self.images, self.labels = images, labels
+        self.batch_size, self.seed = batch_size, seed
+        self.steps_per_epoch = len(labels) // batch_size
+        self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._order = epoch, torch.randperm(len(self.labels), generator=gen)
+        return self._order
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, C, H, W) float32 in [-1, 1]; y: (B,) int64."""
+        epoch, i = divmod(step, self.steps_per_epoch)
+        idx = self._permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size]
+        return to_signed_unit(self.images[idx]), self.labels[idx]

@@ -1,0 +1,74 @@
+"""Image helpers on Pillow + numpy (no torchvision): uint8 conversion, grids, PNGs, line plots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """x: (N, C, H, W) in [-1, 1] -> (N, H, W) uint8 for grey, (N, H, W, C) for colour."""
+    x = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    x = x.permute(0, 2, 3, 1).cpu().numpy()
+    return x[..., 0] if x.shape[-1] == 1 else x
+
+
+def make_grid(images: np.ndarray, ncol: int, pad: int = 2) -> np.ndarray:
+    """(N, H, W[, C]) uint8 -> one (rows*H', ncol*W'[, C]) image, row-major, `pad` px gaps."""
+    n, h, w = images.shape[:3]
+    rows = -(-n // ncol)
+    grid = np.zeros((rows * (h + pad) + pad, ncol * (w + pad) + pad, *images.shape[3:]), np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, ncol)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top : top + h, left : left + w] = img
+    return grid
+
+
+def save_png(array: np.ndarray, path: Path | str, scale: int = 1) -> None:
+    img = Image.fromarray(array)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+
+
+def plot_lines(
+    series: dict[str, Sequence[tuple[float, float]]], path: Path | str, title: str = "", size=(720, 400)
+) -> None:
+    """A small line chart of named (x, y) series, drawn with Pillow."""
+    width, height = size
+    left, right, top, bottom = 60, 20, 30, 40
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    points = [p for s in series.values() for p in s]
+    if points:
+        xs, ys = zip(*points)
+        x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+        y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
+
+        def to_px(x: float, y: float) -> tuple[float, float]:
+            px = left + (x - x0) / (x1 - x0) * (width - left - right)
+            return px, height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
+
+        draw.rectangle([left, top, width - right, height - bottom], outline=(160, 160, 160))
+        for frac in (0, 0.5, 1):
+            y = y0 + frac * (y1 - y0)
+            draw.text((4, to_px(x0, y)[1] - 6), f"{y:.3g}", fill="black")
+        draw.text((left, height - bottom + 6), f"{x0:.0f}", fill="black")
+        draw.text((width - right - 50, height - bottom + 6), f"{x1:.0f}", fill="black")
+        for i, (name, s) in enumerate(series.items()):
+            colour = _COLOURS[i % len(_COLOURS)]
+            if len(s) > 1:
+                draw.line([to_px(x, y) for x, y in s], fill=colour, width=2)
+            draw.text((left + 10 + 110 * i, 8), name, fill=colour)
+    draw.text((width // 2 - 3 * len(title), height - 18), title, fill="black")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)

@@ -1,0 +1,1 @@
+"""Offline quality metrics for conditional generators."""

@@ -1,0 +1,115 @@
+"""The domain classifier: a small CNN per dataset that judges generated images.
+
+Trained by condgan on the train split the first time it is needed, then cached under
+$CONDGAN_CACHE_DIR (default ~/.cache/condgan) keyed by a hash of the training data's
+content, the architecture version and the seed; an entry whose key does not match is
+never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from condgan.data import ImageData, load_dataset
+from condgan.data.batches import ShuffledBatches, to_signed_unit
+from condgan.models.storage import atomic_write
+
+ARCH_VERSION = "cnn-v1"
+
+
+class DomainCNN(nn.Module):
+    """x: (N, C, H, W) in [-1, 1] -> logits (N, num_classes); `features` is the 128-d penultimate layer."""
+
+    def __init__(self, img_channels: int, num_classes: int, feature_dim: int = 128):
+        super().__init__()
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        self.body = nn.Sequential(
+            *block(img_channels, 32), nn.MaxPool2d(2),
+            *block(32, 64), nn.MaxPool2d(2),
+            *block(64, 128), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+            nn.Linear(512, feature_dim), nn.ReLU(),
+        )  # fmt: skip
+        self.dropout = nn.Dropout(0.3)
+        self.head = nn.Linear(feature_dim, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.body(x)))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CONDGAN_CACHE_DIR") or Path.home() / ".cache" / "condgan")
+
+
+def cache_key(data: ImageData, seed: int, epochs: int) -> str:
+    h = hashlib.sha256()
+    h.update(data.images.numpy().tobytes())
+    h.update(data.labels.numpy().tobytes())
+    h.update(f"{ARCH_VERSION}/{seed}/{epochs}/{data.images.shape}".encode())
+    return h.hexdigest()[:24]
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """images: (N, C, H, W) uint8 -> predicted class (N,) int64."""
+    model.eval()
+    return torch.cat([model(to_signed_unit(images[i : i + batch_size])).argmax(1)
+                      for i in range(0, len(images), batch_size)])  # fmt: skip
+
+
+def accuracy(model: nn.Module, data: ImageData) -> float:
+    return (predict(model, data.images) == data.labels).float().mean().item()
+
+
+def train_classifier(train: ImageData, *, epochs: int = 3, seed: int = 0, batch_size: int = 128) -> DomainCNN:
+    """Adam with a one-cycle schedule and small random shifts (+-2 px) as augmentation."""
+    torch.manual_seed(seed)
+    model = DomainCNN(train.images.shape[1], len(train.class_names))
+    batches = ShuffledBatches(train.images, train.labels, batch_size, seed)
+    steps = epochs * batches.steps_per_epoch
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    shift_gen = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    for step in range(steps):
+        x, y = batches(step)
+        dx, dy = torch.randint(-2, 3, (2,), generator=shift_gen).tolist()
+        x = torch.roll(F.pad(x, (2, 2, 2, 2), value=-1.0), (dy, dx), dims=(2, 3))[..., 2:-2, 2:-2]
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    return model.eval()
+
+
+def get_classifier(dataset: str, data_dir: str | Path | None = None, *, seed: int = 0,
+                   epochs: int = 3, verbose: bool = True) -> DomainCNN:  # fmt: skip
+    """The cached classifier for `dataset`, trained (and cached) first if need be."""
+    train = load_dataset(dataset, "train", data_dir)
+    key = cache_key(train, seed, epochs)
+    path = cache_dir() / "classifiers" / f"{dataset}-{key}.safetensors"
+    model = DomainCNN(train.images.shape[1], len(train.class_names))
+    if path.is_file():
+        try:
+            model.load_state_dict(load_file(path))
+            return model.eval()
+        except Exception:  # a damaged cache entry is retrained, never trusted
+            path.unlink(missing_ok=True)
+    if verbose:
+        print(f"training the {dataset} domain classifier (once; cached in {path.parent})", flush=True)
+    model = train_classifier(train, epochs=epochs, seed=seed)
+    atomic_write(path, lambda tmp: save_file(model.state_dict(), tmp))
+    return model

@@ -1,0 +1,167 @@
+"""The training loop: per batch one D step then one G step, logging, grids, checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from condgan.config import Config
+from condgan.data import load_dataset
+from condgan.data.batches import ShuffledBatches
+from condgan.errors import CondganError
+from condgan.images import make_grid, save_png, to_uint8
+from condgan.losses import LOSSES
+from condgan.models import build_models
+from condgan.models.storage import atomic_write, save_generator
+from condgan.sampling import class_grid, noise
+from condgan.train.checkpoint import load_checkpoint, save_checkpoint
+from condgan.train.logging import MetricsLog, plot_losses
+from condgan.train.steps import d_step, g_step
+
+GRID_COLUMNS = 8
+# What may differ between a run and its resumption: the length of training and bookkeeping.
+RESUMABLE_KEYS = {"epochs", "steps", "checkpoint_every", "log_every", "threads"}
+
+
+class Trainer:
+    """Trains the (G, D) pair described by `config` into `run_dir`.
+
+    run_dir/config.yaml, checkpoints/, generator/, samples/, metrics.jsonl and losses.png
+    are written as described in DESIGN.md. `resume=True` continues from checkpoints/last.pt
+    with bit-identical results to an uninterrupted run (same seed, CPU).
+    """
+
+    def __init__(self, config: Config, run_dir: Path | str, *, resume: bool = False, progress: bool = True):
+        self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        t = config.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        data = load_dataset(config.data.dataset, "train", config.data.data_dir)
+        if t.batch_size > len(data):
+            raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
+        self.class_names = data.class_names
+        self.batches = ShuffledBatches(data.images, data.labels, t.batch_size, t.seed)
+        torch.manual_seed(t.seed)
+        self.G, self.D = build_models(
+            config.model.name,
+            z_dim=config.model.z_dim,
+            num_classes=len(data.class_names),
+            img_channels=data.images.shape[1],
+            img_size=data.images.shape[-1],
+            width=config.model.width,
+        )
+        self.loss = LOSSES.get(config.loss.name)
+        betas = (t.beta1, t.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=betas)
+        self.noise_gen = torch.Generator().manual_seed(t.seed + 1)
+        self.fixed_z = noise(GRID_COLUMNS, config.model.z_dim, seed=t.seed + 2)
+        self.step = 0
+        self.total_steps = t.steps or (t.epochs or 1) * self.batches.steps_per_epoch
+        self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
+        self._prepare_run_dir(resume)
+
+    # --- run directory and state -------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.pt"
+
+    def _prepare_run_dir(self, resume: bool) -> None:
+        if resume:
+            state = load_checkpoint(self.checkpoint_path)
+            _check_resumable(state["config"], self.config.to_dict(), self.checkpoint_path)
+            self.load_state_dict(state)
+            self.log.truncate_after(self.step)
+        elif self.checkpoint_path.exists():
+            raise CondganError(f"{self.run_dir} already holds a run: pass --resume, or choose another --out")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+        atomic_write(self.run_dir / "config.yaml", lambda tmp: Path(tmp).write_text(text))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "config": self.config.to_dict(),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "noise": self.noise_gen.get_state()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.G.load_state_dict(state["G"])
+            self.D.load_state_dict(state["D"])
+            self.opt_G.load_state_dict(state["opt_G"])
+            self.opt_D.load_state_dict(state["opt_D"])
+            torch.set_rng_state(state["rng"]["torch"])
+            self.noise_gen.set_state(state["rng"]["noise"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as err:
+            raise CondganError(f"checkpoint does not match this model: {str(err).splitlines()[0]}") from None
+        self.step = int(state["step"])
+
+    def save_checkpoint(self, *, periodic: bool = False) -> None:
+        state = self.state_dict()
+        save_checkpoint(state, self.checkpoint_path)
+        if periodic:
+            save_checkpoint(state, self.checkpoint_path.with_name(f"step_{self.step:07d}.pt"))
+
+    # --- training ----------------------------------------------------------------------
+    def train_step(self) -> None:
+        x_real, y = self.batches(self.step)
+        y = y if self.G.num_classes else None
+        z = torch.randn(len(x_real), self.G.z_dim, generator=self.noise_gen)
+        x_fake = self.G(z, y)
+        stats = d_step(self.D, self.opt_D, self.loss, x_real, x_fake, y)
+        stats |= g_step(self.D, self.opt_G, self.loss, x_fake, y)
+        self.log.add(stats)
+        self.step += 1
+
+    def fit(self) -> Path:
+        """Train until `total_steps`; returns the run directory."""
+        t = self.config.train
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.progress,
+                   desc=self.run_dir.name, unit="step", dynamic_ncols=True)  # fmt: skip
+        with bar:
+            while self.step < self.total_steps:
+                self.train_step()
+                bar.update()
+                step = self.step
+                if step % t.log_every == 0 or step == self.total_steps:
+                    row = self.log.flush(step, epoch=round(step / self.batches.steps_per_epoch, 3))
+                    bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))")})
+                periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
+                if periodic or step % self.batches.steps_per_epoch == 0:
+                    self.save_checkpoint(periodic=periodic)
+                    self.save_grid()
+        self.finish()
+        return self.run_dir
+
+    def save_grid(self) -> Path:
+        path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
+        save_png(make_grid(to_uint8(class_grid(self.G, self.fixed_z)), GRID_COLUMNS), path, scale=2)
+        plot_losses(self.log.path, self.run_dir / "losses.png")
+        return path
+
+    def finish(self) -> None:
+        """Final checkpoint, grid, loss plot and the standalone generator/."""
+        self.save_checkpoint()
+        self.save_grid()
+        save_generator(self.G, self.run_dir / "generator", self.class_names)
+
+
+def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
+    for section, values in saved.items():
+        for key, value in values.items():
+            if key in RESUMABLE_KEYS or current.get(section, {}).get(key) == value:
+                continue
+            new = current.get(section, {}).get(key)
+            raise CondganError(
+                f"cannot resume {path}: {section}.{key} was {value!r}, now {new!r} "
+                f"(only {', '.join(sorted(RESUMABLE_KEYS))} may change)"
+            )

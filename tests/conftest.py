@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+if not SHARED_DATASETS.is_dir():  # a clone beside the checkout: <root>/../shared
+    SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+# A tiny model and a few steps: enough to exercise every code path in seconds.
+TINY = ["--set", "model.width=8", "--batch-size", "16"]
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    if not SHARED_DATASETS.is_dir():
+        pytest.skip("../shared/datasets is not present")
+    return SHARED_DATASETS
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the user's cache or data dirs from a test."""
+    monkeypatch.delenv("CONDGAN_DATA_DIR", raising=False)
+    monkeypatch.setenv("CONDGAN_CACHE_DIR", os.environ.get("CONDGAN_TEST_CACHE_DIR")
+                       or str(tmp_path_factory.getbasetemp() / "cache"))  # fmt: skip

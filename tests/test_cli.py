@@ -1,0 +1,134 @@
+"""The command line as a user runs it: real subprocesses, exit codes, one-line errors."""
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY
+
+BUNDLED = Path(__file__).resolve().parents[1] / "src" / "condgan" / "data" / "bundled" / "mnist"
+
+
+def condgan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "condgan", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)  # fmt: skip
+
+
+def assert_user_error(result: subprocess.CompletedProcess, message: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = condgan("train", *TINY, "--steps", "3", "--out", out, "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert f"done: {out}" in result.stdout
+    return out
+
+
+def test_help_lists_the_subcommands():
+    result = condgan("--help")
+    assert result.returncode == 0
+    for command in ("train", "sample", "eval"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--config", "nope"], "unknown preset 'nope'; valid: mnist-cdcgan, mnist-cgan-mlp"),
+        (["--model", "gan9000"], "unknown model 'gan9000'; valid: cdcgan, cgan-mlp, dcgan"),
+        (["--loss", "l7"], "unknown loss 'l7'; valid: bce"),
+        (["--dataset", "cifar"], "unknown dataset 'cifar'"),
+        (["--set", "train.learning_rate=1"], "unknown config key 'train.learning_rate'; valid: train.epochs"),
+        (["--set", "train.batch_size=-4"], "train.batch_size must be > 0"),
+        (["--config", "missing.yaml"], "config file not found: missing.yaml"),
+        (["--resume"], "--resume needs --out RUN_DIR"),
+    ],
+)
+def test_train_user_errors(args, message, tmp_path):
+    assert_user_error(condgan("train", "--out", tmp_path / "r", *args, "--no-progress")
+                      if "--resume" not in args else condgan("train", *args), message)  # fmt: skip
+
+
+def test_sample_png_and_npz(run_dir, tmp_path):
+    a, b, c = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    for out, seed in ((a, 0), (b, 0), (c, 1)):
+        assert condgan("sample", run_dir, "--label", "7", "--n", "16", "--seed", seed, "--out", out).returncode == 0
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    npz = tmp_path / "s.npz"
+    result = condgan("sample", run_dir, "--per-class", "3", "--out", npz)
+    assert result.returncode == 0, result.stderr
+    with np.load(npz) as f:
+        assert f["images"].shape == (30, 28, 28) and f["images"].dtype == np.uint8
+        assert f["labels"].dtype == np.int64 and f["labels"].tolist() == [d for d in range(10) for _ in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--label", "10"], "label 10 out of range: this generator has classes 0..9"),
+        (["--label", "seven"], "unknown label 'seven'; valid: 0..9 or 0, 1, 2"),
+        (["--n", "0"], "--n must be >= 1"),
+        (["--out", "x.jpg"], "--out must end in .png or .npz"),
+    ],
+)
+def test_sample_user_errors(run_dir, tmp_path, args, message):
+    out = [] if "--out" in args else ["--out", tmp_path / "x.png"]
+    assert_user_error(condgan("sample", run_dir, *args, *out), message)
+
+
+def test_missing_run_directory(tmp_path):
+    assert_user_error(condgan("sample", tmp_path / "nope", "--label", "1", "--out", tmp_path / "x.png"),
+                      "no trained generator at")  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_checkpoint_on_resume(run_dir, tmp_path, damage):
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", run_dir, copy], check=True)
+    ckpt = copy / "checkpoints" / "last.pt"
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[:1000] if damage == "truncate" else b"\x00" * 5000)
+    assert_user_error(condgan("train", "--resume", "--out", copy, "--steps", "6", "--no-progress"),
+                      "is corrupt or truncated")  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", ["truncated-gzip", "truncated-idx", "wrong-content"])
+def test_corrupt_idx_files(tmp_path, damage):
+    bad = tmp_path / "data" / "mnist"
+    bad.mkdir(parents=True)
+    for f in BUNDLED.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    target = bad / "train-labels-idx1-ubyte.gz"
+    raw = gzip.decompress(target.read_bytes())
+    if damage == "truncated-gzip":
+        target.write_bytes(target.read_bytes()[:-100])
+        message = "is corrupt or truncated (gzip"
+    elif damage == "truncated-idx":
+        target.write_bytes(gzip.compress(raw[:-5]))
+        message = "failed its checksum"
+    else:
+        target.write_bytes(gzip.compress(raw[:8] + bytes(reversed(raw[8:]))))
+        message = "failed its checksum: expected md5 a25bea736e30d166cdddb491f175f624"
+    result = condgan("train", "--data-dir", tmp_path / "data", "--out", tmp_path / "r", *TINY, "--steps", "1",
+                     "--no-progress")  # fmt: skip
+    assert_user_error(result, message)
+
+
+def test_resume_via_cli_continues_to_the_new_total(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", run_dir, copy], check=True)
+    result = condgan("train", "--resume", "--out", copy, "--steps", "5", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "for 5 steps" in result.stdout
+    assert_user_error(condgan("train", "--out", copy, *TINY, "--steps", "1", "--no-progress"),
+                      "already holds a run: pass --resume")  # fmt: skip

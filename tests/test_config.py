@@ -1,0 +1,53 @@
+import pytest
+
+from condgan.config import Config, load_config, parse_assignment, preset_names
+from condgan.errors import CondganError
+
+
+def test_presets_are_short_overlays_that_load():
+    assert {"mnist-cdcgan", "mnist-cgan-mlp"} <= set(preset_names())
+    for name in preset_names():
+        assert isinstance(load_config(name), Config)
+    assert load_config(None).model.name == "cdcgan"
+    assert load_config("mnist-cgan-mlp").model.name == "cgan-mlp"
+
+
+def test_set_overrides_convert_to_the_field_type():
+    cfg = load_config(None, [parse_assignment("train.lr_g=1e-4"), parse_assignment("model.width=32"),
+                             parse_assignment("train.steps=10"), parse_assignment("train.epochs=null")])  # fmt: skip
+    assert cfg.train.lr_g == pytest.approx(1e-4) and isinstance(cfg.train.lr_g, float)
+    assert cfg.model.width == 32 and cfg.train.steps == 10 and cfg.train.epochs is None
+
+
+def test_round_trip_through_dict():
+    cfg = load_config("mnist-cgan-mlp")
+    assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize(
+    ("overlay", "message"),
+    [
+        ({"train": {"lr": 1}}, "unknown config key 'train.lr'; valid: train.epochs"),
+        ({"modle": {}}, "unknown config key 'modle'; valid: data, model, loss, train"),
+        ({"train": {"batch_size": "big"}}, "train.batch_size must be int"),
+        ({"train": {"batch_size": 0}}, "train.batch_size must be > 0"),
+        ({"train": {"epochs": 1, "steps": 2}}, "either train.epochs or train.steps"),
+        ({"train": {"beta1": 1.0}}, "train.beta1 must be in [0, 1)"),
+        ({"model": 3}, "model must be a mapping"),
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_message(overlay, message):
+    with pytest.raises(CondganError, match=None) as err:
+        load_config(None, [overlay])
+    assert message in str(err.value)
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    with pytest.raises(CondganError, match="unknown preset 'nope'; valid: .*mnist-cdcgan"):
+        load_config("nope")
+
+
+@pytest.mark.parametrize("text", ["train.lr_g", "=3", "train..x=1"])
+def test_malformed_assignments(text):
+    with pytest.raises(CondganError, match="--set expects section.key=value"):
+        parse_assignment(text)

@@ -1,0 +1,76 @@
+import json
+
+import pytest
+import torch
+
+from condgan.config import load_config
+from condgan.errors import CondganError
+from condgan.models.storage import load_generator
+from condgan.train import Trainer
+from condgan.train.checkpoint import load_checkpoint
+
+
+def tiny_config(model: str = "cdcgan", **train):
+    return load_config(None, [{"model": {"name": model, "width": 8},
+                               "train": {"epochs": None, "batch_size": 16, "log_every": 2, **train}}])  # fmt: skip
+
+
+def weights(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("model", ["cdcgan", "cgan-mlp"])  # cgan-mlp: dropout uses the global RNG
+def test_resume_equals_one_uninterrupted_run(tmp_path, model):
+    one = Trainer(tiny_config(model, steps=8), tmp_path / "one", progress=False)
+    one.fit()
+    half = Trainer(tiny_config(model, steps=4), tmp_path / "two", progress=False)
+    half.fit()
+    torch.manual_seed(1234)  # disturb the global RNG: resume must restore it
+    rest = Trainer(tiny_config(model, steps=8), tmp_path / "two", resume=True, progress=False)
+    assert rest.step == 4
+    rest.fit()
+    for key, value in weights(one.G).items():
+        assert torch.equal(value, rest.G.state_dict()[key]), key
+    for key, value in weights(one.D).items():
+        assert torch.equal(value, rest.D.state_dict()[key]), key
+    steps = [row["step"] for row in map(json.loads, (tmp_path / "two" / "metrics.jsonl").read_text().splitlines())]
+    assert steps == [2, 4, 6, 8]
+
+
+def test_run_directory_contents(tmp_path):
+    run = Trainer(tiny_config(steps=6, checkpoint_every=3), tmp_path / "run", progress=False).fit()
+    assert (run / "config.yaml").is_file() and (run / "losses.png").is_file()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.pt", "step_0000003.pt", "step_0000006.pt"]
+    assert not list(run.rglob("*.tmp"))  # atomic writes leave no temporaries
+    assert list((run / "samples").glob("step_*.png"))
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {"step", "d_loss", "g_loss", "D(x)", "D(G(z))", "img/s"} <= set(rows[-1])
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)  # no pickled code
+    assert state["step"] == 6 and state["config"]["model"]["width"] == 8
+    G, names = load_generator(run)
+    assert names == [str(d) for d in range(10)] and not G.training
+    for key, value in G.state_dict().items():
+        assert torch.equal(value, state["G"][key])
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path):
+    Trainer(tiny_config(steps=1), tmp_path / "run", progress=False).fit()
+    with pytest.raises(CondganError, match="already holds a run: pass --resume"):
+        Trainer(tiny_config(steps=1), tmp_path / "run", progress=False)
+
+
+def test_resume_refuses_a_changed_model(tmp_path):
+    Trainer(tiny_config(steps=1), tmp_path / "run", progress=False).fit()
+    changed = load_config(None, [{"model": {"width": 16}, "train": {"epochs": None, "steps": 2, "batch_size": 16}}])
+    with pytest.raises(CondganError, match="cannot resume .*model.width was 8, now 16"):
+        Trainer(changed, tmp_path / "run", resume=True, progress=False)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_damaged_checkpoints_are_reported(tmp_path, damage):
+    Trainer(tiny_config(steps=1), tmp_path / "run", progress=False).fit()
+    path = tmp_path / "run" / "checkpoints" / "last.pt"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a checkpoint" * 10)
+    with pytest.raises(CondganError, match="is corrupt or truncated"):
+        load_checkpoint(path)
