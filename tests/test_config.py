@@ -43,11 +43,11 @@ def test_bad_values_are_refused_with_a_clear_message(overlay, message):
 
 
 def test_unknown_preset_lists_the_valid_ones():
-    with pytest.raises(CondganError, match="unknown preset 'nope'; valid: .*mnist-cdcgan"):
+    with pytest.raises(CondganError, match=r"unknown preset 'nope'; valid: .*mnist-cdcgan"):
         load_config("nope")
 
 
 @pytest.mark.parametrize("text", ["train.lr_g", "=3", "train..x=1"])
 def test_malformed_assignments(text):
-    with pytest.raises(CondganError, match="--set expects section.key=value"):
+    with pytest.raises(CondganError, match=r"--set expects section.key=value"):
         parse_assignment(text)

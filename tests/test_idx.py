@@ -45,11 +45,11 @@ def test_truncated_gzip_and_wrong_checksum(tmp_path):
     good = tmp_path / "x-idx3-ubyte.gz"
     good.write_bytes(gzip.compress(data))
     assert read_idx(good, md5=hashlib.md5(data).hexdigest()).shape == (5, 4, 4)
-    with pytest.raises(CondganError, match="failed its checksum: expected md5 0+, got"):
+    with pytest.raises(CondganError, match=r"failed its checksum: expected md5 0+, got"):
         read_idx(good, md5="0" * 32)
     cut = tmp_path / "cut-idx3-ubyte.gz"
     cut.write_bytes(good.read_bytes()[:-10])
-    with pytest.raises(CondganError, match="corrupt or truncated"):
+    with pytest.raises(CondganError, match=r"corrupt or truncated"):
         read_idx(cut)
 
 
@@ -67,5 +67,5 @@ def test_data_dir_layout_of_shared_datasets(shared_datasets):
 def test_missing_dataset_names_where_it_looked(tmp_path):
     with pytest.raises(CondganError, match=f"not found; looked in {tmp_path}"):
         load_dataset("fashion-mnist", "train", tmp_path)
-    with pytest.raises(CondganError, match="unknown dataset 'cifar'; valid: fashion-mnist, mnist"):
+    with pytest.raises(CondganError, match=r"unknown dataset 'cifar'; valid: fashion-mnist, mnist"):
         load_dataset("cifar")

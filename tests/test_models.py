@@ -27,12 +27,12 @@ def test_any_size_in_range(size):
 
 
 def test_size_out_of_range_is_refused():
-    with pytest.raises(ValueError, match="img_size must be in 8..64"):
+    with pytest.raises(ValueError, match=r"img_size must be in 8..64"):
         num_stages(128)
 
 
 def test_dcgan_is_cdcgan_without_labels():
-    G, D = build_models("dcgan", z_dim=8, num_classes=10, img_channels=1, img_size=28, width=8)
+    G, _ = build_models("dcgan", z_dim=8, num_classes=10, img_channels=1, img_size=28, width=8)
     assert G.num_classes == 0
     assert G(torch.randn(3, 8)).shape == (3, 1, 28, 28)
 

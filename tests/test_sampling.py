@@ -32,11 +32,11 @@ def test_class_grid_rows_are_classes(G):
 def test_label_by_index_or_name():
     names = ["t-shirt", "trouser"]
     assert resolve_label("1", names) == 1 and resolve_label("trouser", names) == 1
-    with pytest.raises(CondganError, match="label 2 out of range: this generator has classes 0..1"):
+    with pytest.raises(CondganError, match=r"label 2 out of range: this generator has classes 0..1"):
         resolve_label("2", names)
-    with pytest.raises(CondganError, match="label -1 out of range"):
+    with pytest.raises(CondganError, match=r"label -1 out of range"):
         resolve_label("-1", names)
-    with pytest.raises(CondganError, match="unknown label 'shoe'; valid: 0..1 or t-shirt, trouser"):
+    with pytest.raises(CondganError, match=r"unknown label 'shoe'; valid: 0..1 or t-shirt, trouser"):
         resolve_label("shoe", names)
-    with pytest.raises(CondganError, match="unconditional"):
+    with pytest.raises(CondganError, match=r"unconditional"):
         resolve_label("1", [])

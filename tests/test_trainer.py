@@ -19,20 +19,22 @@ def weights(module):
     return {k: v.clone() for k, v in module.state_dict().items()}
 
 
-@pytest.mark.parametrize("model", ["cdcgan", "cgan-mlp"])  # cgan-mlp: dropout uses the global RNG
-def test_resume_equals_one_uninterrupted_run(tmp_path, model):
-    one = Trainer(tiny_config(model, steps=8), tmp_path / "one", progress=False)
+# cgan-mlp: its dropout draws from the global RNG, and the EMA of G is part of the state.
+@pytest.mark.parametrize(("model", "ema"), [("cdcgan", None), ("cgan-mlp", 0.9)])
+def test_resume_equals_one_uninterrupted_run(tmp_path, model, ema):
+    one = Trainer(tiny_config(model, steps=8, ema=ema), tmp_path / "one", progress=False)
     one.fit()
-    half = Trainer(tiny_config(model, steps=4), tmp_path / "two", progress=False)
+    half = Trainer(tiny_config(model, steps=4, ema=ema), tmp_path / "two", progress=False)
     half.fit()
     torch.manual_seed(1234)  # disturb the global RNG: resume must restore it
-    rest = Trainer(tiny_config(model, steps=8), tmp_path / "two", resume=True, progress=False)
+    rest = Trainer(tiny_config(model, steps=8, ema=ema), tmp_path / "two", resume=True, progress=False)
     assert rest.step == 4
     rest.fit()
-    for key, value in weights(one.G).items():
-        assert torch.equal(value, rest.G.state_dict()[key]), key
-    for key, value in weights(one.D).items():
-        assert torch.equal(value, rest.D.state_dict()[key]), key
+    for name in ("G", "D", "G_sample"):
+        for key, value in weights(getattr(one, name)).items():
+            assert torch.equal(value, getattr(rest, name).state_dict()[key]), (name, key)
+    if ema:
+        assert not torch.equal(one.G_sample.state_dict()["net.0.weight"], one.G.state_dict()["net.0.weight"])
     steps = [row["step"] for row in map(json.loads, (tmp_path / "two" / "metrics.jsonl").read_text().splitlines())]
     assert steps == [2, 4, 6, 8]
 
@@ -55,14 +57,14 @@ def test_run_directory_contents(tmp_path):
 
 def test_an_existing_run_is_not_overwritten(tmp_path):
     Trainer(tiny_config(steps=1), tmp_path / "run", progress=False).fit()
-    with pytest.raises(CondganError, match="already holds a run: pass --resume"):
+    with pytest.raises(CondganError, match=r"already holds a run: pass --resume"):
         Trainer(tiny_config(steps=1), tmp_path / "run", progress=False)
 
 
 def test_resume_refuses_a_changed_model(tmp_path):
     Trainer(tiny_config(steps=1), tmp_path / "run", progress=False).fit()
     changed = load_config(None, [{"model": {"width": 16}, "train": {"epochs": None, "steps": 2, "batch_size": 16}}])
-    with pytest.raises(CondganError, match="cannot resume .*model.width was 8, now 16"):
+    with pytest.raises(CondganError, match=r"cannot resume .*model.width was 8, now 16"):
         Trainer(changed, tmp_path / "run", resume=True, progress=False)
 
 
@@ -72,5 +74,5 @@ def test_damaged_checkpoints_are_reported(tmp_path, damage):
     path = tmp_path / "run" / "checkpoints" / "last.pt"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a checkpoint" * 10)
-    with pytest.raises(CondganError, match="is corrupt or truncated"):
+    with pytest.raises(CondganError, match=r"is corrupt or truncated"):
         load_checkpoint(path)

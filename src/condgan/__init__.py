@@ -7,5 +7,5 @@ from condgan.models.storage import load_generator
 from condgan.sampling import sample
 from condgan.train import Trainer
 
-__all__ = ["Config", "CondganError", "Trainer", "build_models", "load_config", "load_generator", "sample"]
+__all__ = ["CondganError", "Config", "Trainer", "build_models", "load_config", "load_generator", "sample"]
 __version__ = "0.1.0"

@@ -104,11 +104,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from condgan.metrics.report import evaluate
+    from condgan.metrics.report import evaluate, summary
 
     result = evaluate(args.source, dataset=args.dataset, data_dir=args.data_dir,
-                      per_class=args.per_class, seed=args.seed)  # fmt: skip
-    print(json.dumps(result))
+                      per_class=args.per_class, seed=args.seed, full=not args.fast)  # fmt: skip
+    print(json.dumps(summary(result)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data-dir", help="folder holding the dataset files")
     ev.add_argument("--per-class", type=int, default=1000, help="samples per class from a run (default: 1000)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed for a run's samples (default: 0)")
+    ev.add_argument("--fast", action="store_true", help="accuracy, FID and intra-FID only (no KID, P/R, CAS)")
     ev.set_defaults(func=cmd_eval)
     return parser
 

@@ -58,6 +58,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     seed: int = 0
+    ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off
     checkpoint_every: int | None = None  # steps; the last checkpoint is always kept
     log_every: int = 100  # steps between metrics.jsonl lines (the only host syncs)
     threads: int | None = None  # torch intra-op threads; None: torch's default
@@ -76,6 +77,8 @@ class TrainConfig:
             log_every=self.log_every,
             threads=self.threads,
         )
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise CondganError(f"train.ema must be in (0, 1) or null, got {self.ema}")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise CondganError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")

@@ -72,3 +72,24 @@ def plot_lines(
     draw.text((width // 2 - 3 * len(title), height - 18), title, fill="black")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
+
+
+def heatmap(matrix: torch.Tensor, labels: Sequence[str], path: Path | str, cell: int = 40) -> None:
+    """A confusion-matrix picture: rows normalised, darker = more, counts written in the cells."""
+    n = len(labels)
+    rows = matrix.float() / matrix.sum(1, keepdim=True).clamp(min=1)
+    margin = 70
+    img = Image.new("RGB", (margin + n * cell + 10, margin + n * cell + 10), "white")
+    draw = ImageDraw.Draw(img)
+    for i in range(n):
+        draw.text((4, margin + i * cell + cell // 3), str(labels[i])[:9], fill="black")
+        draw.text((margin + i * cell + 4, margin - 18), str(labels[i])[:5], fill="black")
+        for j in range(n):
+            shade = int(255 * (1 - rows[i, j].item()))
+            box = [margin + j * cell, margin + i * cell, margin + (j + 1) * cell - 1, margin + (i + 1) * cell - 1]
+            draw.rectangle(box, fill=(shade, shade, 255))
+            ink = "black" if shade > 120 else "white"
+            draw.text((box[0] + 4, box[1] + cell // 3), str(int(matrix[i, j])), fill=ink)
+    draw.text((margin, 6), "rows: requested class, columns: predicted class", fill="black")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)

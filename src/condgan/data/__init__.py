@@ -14,7 +14,7 @@ from condgan.data.catalog import DATASETS, DatasetInfo
 from condgan.data.idx import read_idx
 from condgan.errors import CondganError
 
-__all__ = ["DATASETS", "DatasetInfo", "ImageData", "load_dataset", "candidate_dirs"]
+__all__ = ["DATASETS", "DatasetInfo", "ImageData", "candidate_dirs", "load_dataset"]
 
 
 @dataclass

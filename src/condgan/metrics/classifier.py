@@ -62,11 +62,17 @@ def cache_key(data: ImageData, seed: int, epochs: int) -> str:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """images: (N, C, H, W) uint8 -> predicted class (N,) int64."""
+def embed(model: DomainCNN, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """images: (N, C, H, W) uint8 -> (features (N, 128), logits (N, num_classes)) in one pass."""
     model.eval()
-    return torch.cat([model(to_signed_unit(images[i : i + batch_size])).argmax(1)
-                      for i in range(0, len(images), batch_size)])  # fmt: skip
+    features = torch.cat([model.features(to_signed_unit(images[i : i + batch_size]))
+                          for i in range(0, len(images), batch_size)])  # fmt: skip
+    return features, model.head(features)
+
+
+def predict(model: DomainCNN, images: torch.Tensor) -> torch.Tensor:
+    """images: (N, C, H, W) uint8 -> predicted class (N,) int64."""
+    return embed(model, images)[1].argmax(1)
 
 
 def accuracy(model: nn.Module, data: ImageData) -> float:

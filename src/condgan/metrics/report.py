@@ -1,63 +1,121 @@
-"""`condgan eval`: quality figures of a run directory or a samples file, as a dict and eval.json."""
+"""`condgan eval`: every quality figure of a run directory or a samples file, against the test split.
+
+Writes <prefix>.json, <prefix>.md and <prefix>/ (confusion matrix and per-class grids), where
+the prefix is RUN_DIR/eval or, for samples.npz, samples.eval.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import torch
 import yaml
 
-from condgan.data import DATASETS
+from condgan.data import DATASETS, ImageData, load_dataset
 from condgan.errors import CondganError
-from condgan.images import to_uint8
+from condgan.images import heatmap, make_grid, save_png, to_uint8
 from condgan.metrics.accuracy import conditional_accuracy
-from condgan.metrics.classifier import get_classifier
+from condgan.metrics.classifier import DomainCNN, accuracy, embed, get_classifier, train_classifier
+from condgan.metrics.fid import fid, intra_fid, kid
+from condgan.metrics.precision_recall import manifold_metrics
 from condgan.models.storage import atomic_write, load_generator
 from condgan.samples_file import load_samples
 from condgan.sampling import class_grid_labels, sample
 
 
-def _run_dataset(run_dir: Path) -> str | None:
+def run_dataset(run_dir: Path) -> str | None:
     config = run_dir / "config.yaml"
     return yaml.safe_load(config.read_text())["data"]["dataset"] if config.is_file() else None
 
 
-def generate(run_dir: Path, per_class: int, seed: int):
-    """(images (N, C, H, W) uint8, labels (N,)) from a run's generator, per_class of each class."""
-    import torch
+def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (N, C, H, W) uint8, labels (N,)): `per_class` images of every class."""
+    if not num_classes:
+        raise CondganError("this generator is unconditional: conditional metrics need class labels")
+    labels = class_grid_labels(num_classes, per_class)
+    x = ((sample(G, labels, seed=seed).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x, labels
 
-    G, class_names = load_generator(run_dir)
-    if not class_names:
-        raise CondganError(f"{run_dir} holds an unconditional generator: no conditional accuracy to measure")
-    labels = class_grid_labels(len(class_names), per_class)
-    images = torch.from_numpy(to_uint8(sample(G, labels, seed=seed)))
-    images = images[:, None] if images.ndim == 3 else images.permute(0, 3, 1, 2)
-    return images.contiguous(), labels
+
+def compute_metrics(classifier: DomainCNN, images: torch.Tensor, labels: torch.Tensor, real: ImageData, *,
+                    full: bool = True, k: int = 5, seed: int = 0) -> dict:  # fmt: skip
+    """All metrics of generated `images` (uint8) asked to be `labels`, against `real`.
+
+    `full=False` keeps the cheap ones (accuracy, FID, intra-FID) for evaluation during training.
+    """
+    num_classes = len(real.class_names)
+    fake_features, fake_logits = embed(classifier, images)
+    real_features, _ = embed(classifier, real.images)
+    result = {"n_fake": len(labels), "n_real": len(real.labels)}
+    result |= conditional_accuracy(fake_logits.argmax(1), labels, num_classes)
+    result["fid"] = fid(fake_features, real_features)
+    result["intra_fid"], result["intra_fid_per_class"] = intra_fid(
+        fake_features, labels, real_features, real.labels, num_classes
+    )
+    if full:
+        result["kid"], result["kid_std"] = kid(fake_features, real_features, seed=seed)
+        result |= manifold_metrics(real_features, fake_features, k=k)
+        generated = ImageData(images, labels, real.class_names)
+        cas_model = train_classifier(generated, epochs=max(1, 50_000 // len(labels)), seed=seed)
+        result["cas"] = accuracy(cas_model, real)  # trained on generated data only
+    return result
+
+
+def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
+    """(images, labels, dataset name, report prefix) of a run directory or a samples file."""
+    if source.is_dir():
+        dataset = dataset or run_dataset(source) or "mnist"
+        G, class_names = load_generator(source)
+        return (*generate(G, len(class_names), per_class, seed), dataset, source / "eval")
+    if source.suffix == ".npz":
+        dataset = dataset or "mnist"
+        images, labels = load_samples(source, num_classes=len(DATASETS.get(dataset).class_names))
+        return images, labels, dataset, source.with_suffix(".eval")
+    if not source.exists():
+        raise CondganError(f"{source} does not exist (expected a run directory or a .npz samples file)")
+    raise CondganError(f"{source}: expected a run directory or a .npz samples file")
 
 
 def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | None = None,
-             per_class: int = 1000, seed: int = 0) -> dict:  # fmt: skip
-    """Conditional accuracy (overall, per class, confusion) of a run or a samples .npz.
-
-    Writes eval.json beside the source (in the run directory, or <samples>.eval.json).
-    """
+             per_class: int = 1000, seed: int = 0, full: bool = True) -> dict:  # fmt: skip
+    """Measure a run or a samples .npz; writes the report files and returns the metrics."""
     source = Path(source)
-    if source.is_dir():
-        dataset = dataset or _run_dataset(source) or "mnist"
-        images, labels = generate(source, per_class, seed)
-        report_path = source / "eval.json"
-    elif source.suffix == ".npz":
-        dataset = dataset or "mnist"
-        images, labels = load_samples(source, num_classes=len(DATASETS.get(dataset).class_names))
-        report_path = source.with_suffix(".eval.json")
-    else:
-        raise CondganError(f"{source}: expected a run directory or a .npz samples file")
-    info = DATASETS.get(dataset)
-    if tuple(images.shape[1:]) != (info.img_channels, info.img_size, info.img_size):
+    images, labels, dataset, prefix = _load_source(source, dataset, per_class, seed)
+    real = load_dataset(dataset, "test", data_dir)
+    if images.shape[1:] != real.images.shape[1:]:
         raise CondganError(f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} "
-                           f"({info.img_channels}, {info.img_size}, {info.img_size})")  # fmt: skip
+                           f"{tuple(real.images.shape[1:])}")  # fmt: skip
     classifier = get_classifier(dataset, data_dir)
-    result = {"source": str(source), "dataset": dataset,
-              **conditional_accuracy(classifier, images, labels, len(info.class_names))}  # fmt: skip
-    atomic_write(report_path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
+    result = {"source": str(source), "dataset": dataset, "real": "test split", "k": 5}
+    result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
+    write_report(result, images, labels, real.class_names, prefix)
     return result
+
+
+def summary(result: dict) -> dict:
+    """The headline numbers (no per-class lists, no confusion matrix)."""
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()
+            if not isinstance(v, list)}  # fmt: skip
+
+
+def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class_names, prefix: Path) -> None:
+    folder = prefix  # RUN/eval/ or samples.eval/, beside the .json and .md
+    folder.mkdir(parents=True, exist_ok=True)
+    heatmap(torch.tensor(result["confusion"]), class_names, folder / "confusion.png")
+    per_row = 10
+    picks = torch.cat([torch.nonzero(labels == c).flatten()[:per_row] for c in range(len(class_names))])
+    grid = to_uint8(images[picks].float() / 127.5 - 1)
+    save_png(make_grid(grid, per_row), folder / "classes.png", scale=2)
+    atomic_write(prefix.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
+    lines = [f"# Evaluation of `{result['source']}`", "",
+             f"{result['n_fake']} generated images against {result['n_real']} real ones ({result['dataset']}, "
+             f"{result['real']}); features and predictions from condgan's domain classifier.", "",
+             "| metric | value |", "| --- | --- |"]  # fmt: skip
+    lines += [f"| {k} | {v} |" for k, v in summary(result).items() if k not in ("source", "dataset", "real")]
+    lines += ["", "| class | accuracy | intra-class FD |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {acc:.4f} | {fd:.3f} |" for name, acc, fd in
+              zip(class_names, result["per_class"], result["intra_fid_per_class"])]  # fmt: skip
+    lines += ["", f"![confusion matrix]({folder.name}/confusion.png)", "",
+              f"![ten samples per class]({folder.name}/classes.png)", ""]  # fmt: skip
+    atomic_write(prefix.with_suffix(".md"), lambda tmp: Path(tmp).write_text("\n".join(lines)))

@@ -40,4 +40,4 @@ def build_models(
     return arch.generator(z_dim=z_dim, **shape), arch.discriminator(**shape)
 
 
-__all__ = ["MODELS", "GENERATORS", "Architecture", "build_models"]
+__all__ = ["GENERATORS", "MODELS", "Architecture", "build_models"]

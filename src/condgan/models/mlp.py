@@ -10,6 +10,8 @@ dropout in D so it cannot memorise the real set, data in [-1, 1], Adam 2e-4 / 0.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -27,7 +29,7 @@ class MLPGenerator(nn.Module):
         self.cond = OneHot(num_classes)
         dims = [z_dim + self.cond.dim, width, 2 * width, 4 * width]
         layers: list[nn.Module] = []
-        for d_in, d_out in zip(dims[:-1], dims[1:]):
+        for d_in, d_out in pairwise(dims):
             layers += [nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out), nn.LeakyReLU(0.2)]
         layers += [nn.Linear(dims[-1], img_channels * img_size * img_size), nn.Tanh()]
         self.net = nn.Sequential(*layers)

@@ -19,6 +19,7 @@ from condgan.models import build_models
 from condgan.models.storage import atomic_write, save_generator
 from condgan.sampling import class_grid, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
+from condgan.train.ema import make_ema, update_ema_
 from condgan.train.logging import MetricsLog, plot_losses
 from condgan.train.steps import d_step, g_step
 
@@ -54,6 +55,7 @@ class Trainer:
             img_size=data.images.shape[-1],
             width=config.model.width,
         )
+        self.G_ema = make_ema(self.G) if t.ema else None
         self.loss = LOSSES.get(config.loss.name)
         betas = (t.beta1, t.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=betas)
@@ -90,6 +92,7 @@ class Trainer:
             "D": self.D.state_dict(),
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
+            **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
             "rng": {"torch": torch.get_rng_state(), "noise": self.noise_gen.get_state()},
         }
 
@@ -99,6 +102,8 @@ class Trainer:
             self.D.load_state_dict(state["D"])
             self.opt_G.load_state_dict(state["opt_G"])
             self.opt_D.load_state_dict(state["opt_D"])
+            if self.G_ema is not None:
+                self.G_ema.load_state_dict(state["G_ema"])
             torch.set_rng_state(state["rng"]["torch"])
             self.noise_gen.set_state(state["rng"]["noise"])
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
@@ -111,6 +116,11 @@ class Trainer:
         if periodic:
             save_checkpoint(state, self.checkpoint_path.with_name(f"step_{self.step:07d}.pt"))
 
+    @property
+    def G_sample(self) -> torch.nn.Module:
+        """The generator used for grids and export: the EMA one when enabled."""
+        return self.G_ema if self.G_ema is not None else self.G
+
     # --- training ----------------------------------------------------------------------
     def train_step(self) -> None:
         x_real, y = self.batches(self.step)
@@ -119,6 +129,8 @@ class Trainer:
         x_fake = self.G(z, y)
         stats = d_step(self.D, self.opt_D, self.loss, x_real, x_fake, y)
         stats |= g_step(self.D, self.opt_G, self.loss, x_fake, y)
+        if self.G_ema is not None:
+            update_ema_(self.G_ema, self.G, self.config.train.ema)
         self.log.add(stats)
         self.step += 1
 
@@ -144,7 +156,7 @@ class Trainer:
 
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        save_png(make_grid(to_uint8(class_grid(self.G, self.fixed_z)), GRID_COLUMNS), path, scale=2)
+        save_png(make_grid(to_uint8(class_grid(self.G_sample, self.fixed_z)), GRID_COLUMNS), path, scale=2)
         plot_losses(self.log.path, self.run_dir / "losses.png")
         return path
 
@@ -152,7 +164,7 @@ class Trainer:
         """Final checkpoint, grid, loss plot and the standalone generator/."""
         self.save_checkpoint()
         self.save_grid()
-        save_generator(self.G, self.run_dir / "generator", self.class_names)
+        save_generator(self.G_sample, self.run_dir / "generator", self.class_names)
 
 
 def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
