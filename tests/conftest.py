@@ -20,9 +20,12 @@ def shared_datasets() -> Path:
     return SHARED_DATASETS
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never read or write the user's cache or data dirs from a test."""
-    monkeypatch.delenv("CONDGAN_DATA_DIR", raising=False)
-    monkeypatch.setenv("CONDGAN_CACHE_DIR", os.environ.get("CONDGAN_TEST_CACHE_DIR")
-                       or str(tmp_path_factory.getbasetemp() / "cache"))  # fmt: skip
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory):
+    """Never read or write the user's cache or data dirs from a test (session-wide, so that
+    module fixtures see it too). CONDGAN_TEST_CACHE_DIR keeps trained classifiers across runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CONDGAN_DATA_DIR", raising=False)
+        patch.setenv("CONDGAN_CACHE_DIR", os.environ.get("CONDGAN_TEST_CACHE_DIR")
+                     or str(tmp_path_factory.getbasetemp() / "cache"))  # fmt: skip
+        yield

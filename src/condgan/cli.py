@@ -56,7 +56,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = Config.from_dict(values)
     else:
         config = load_config(args.config, overrides)
-    name = Path(args.config).stem if args.config else config.model.name
+    name = f"{config.data.dataset}-{config.model.name}"  # the preset's name for the bundled presets
     run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress)
     print(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps -> {run_dir}")
@@ -107,8 +107,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from condgan.metrics.report import evaluate, summary
 
     result = evaluate(args.source, dataset=args.dataset, data_dir=args.data_dir,
-                      per_class=args.per_class, seed=args.seed, full=not args.fast)  # fmt: skip
+                      per_class=args.per_class, seed=args.seed, full=not args.fast,
+                      inception_weights=args.inception_weights)  # fmt: skip
     print(json.dumps(summary(result)))
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from condgan.metrics.report import compare_table
+
+    print(compare_table(args.sources))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--per-class", type=int, default=1000, help="samples per class from a run (default: 1000)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed for a run's samples (default: 0)")
     ev.add_argument("--fast", action="store_true", help="accuracy, FID and intra-FID only (no KID, P/R, CAS)")
+    ev.add_argument("--inception-weights", metavar="PATH",
+                    help="local FID Inception weights for Inception FID/KID/IS (never downloaded; default: skip)")
     ev.set_defaults(func=cmd_eval)
+
+    cmp = sub.add_parser("compare", help="print the saved evaluations of several runs side by side")
+    cmp.add_argument("sources", nargs="+", metavar="RUN_DIR|SAMPLES.npz", help="evaluated runs or samples files")
+    cmp.set_defaults(func=cmd_compare)
     return parser
 
 

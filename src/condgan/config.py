@@ -19,6 +19,7 @@ import yaml
 from condgan.errors import CondganError
 
 DEFAULT_PRESET = "mnist-cdcgan"
+BEST_METRICS = ("fid", "intra_fid", "cond_acc")
 
 
 def _positive(section: str, **values: float | int | None) -> None:
@@ -60,6 +61,9 @@ class TrainConfig:
     seed: int = 0
     ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off
     checkpoint_every: int | None = None  # steps; the last checkpoint is always kept
+    eval_every: int | None = None  # steps between quick evaluations (accuracy, FID, intra-FID)
+    eval_per_class: int = 200  # generated images per class in those evaluations
+    best_metric: str = "fid"  # fid | intra_fid | cond_acc: picks checkpoints/best.pt
     log_every: int = 100  # steps between metrics.jsonl lines (the only host syncs)
     threads: int | None = None  # torch intra-op threads; None: torch's default
 
@@ -75,8 +79,12 @@ class TrainConfig:
             lr_d=self.lr_d,
             checkpoint_every=self.checkpoint_every,
             log_every=self.log_every,
+            eval_every=self.eval_every,
+            eval_per_class=self.eval_per_class,
             threads=self.threads,
         )
+        if self.best_metric not in BEST_METRICS:
+            raise CondganError(f"train.best_metric must be one of {', '.join(BEST_METRICS)}, got {self.best_metric!r}")
         if self.ema is not None and not 0 < self.ema < 1:
             raise CondganError(f"train.ema must be in (0, 1) or null, got {self.ema}")
         for name in ("beta1", "beta2"):

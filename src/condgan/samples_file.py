@@ -32,6 +32,9 @@ def load_samples(path: Path | str, num_classes: int | None = None) -> tuple[torc
         raise CondganError(f"samples file not found: {path}") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise CondganError(f"{path} is not a readable .npz samples file ({err})") from None
+    for name, array in (("images", images), ("labels", labels)):
+        if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+            raise CondganError(f"{path}: {name} contain NaN")
     if images.dtype != np.uint8:
         raise CondganError(f"{path}: images must be uint8 0-255, got {images.dtype}")
     if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3)):

@@ -21,7 +21,7 @@ from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches, to_signed_unit
 from condgan.models.storage import atomic_write
 
-ARCH_VERSION = "cnn-v1"
+ARCH_VERSION = "cnn-v2"
 
 
 class DomainCNN(nn.Module):
@@ -36,8 +36,8 @@ class DomainCNN(nn.Module):
         self.body = nn.Sequential(
             *block(img_channels, 32), nn.MaxPool2d(2),
             *block(32, 64), nn.MaxPool2d(2),
-            *block(64, 128), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-            nn.Linear(512, feature_dim), nn.ReLU(),
+            *block(64, 128), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+            nn.Linear(128 * 16, feature_dim), nn.ReLU(),
         )  # fmt: skip
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(feature_dim, num_classes)
@@ -102,11 +102,17 @@ def train_classifier(train: ImageData, *, epochs: int = 3, seed: int = 0, batch_
 
 
 def get_classifier(dataset: str, data_dir: str | Path | None = None, *, seed: int = 0,
-                   epochs: int = 3, verbose: bool = True) -> DomainCNN:  # fmt: skip
+                   epochs: int = 5, verbose: bool = True) -> DomainCNN:  # fmt: skip
     """The cached classifier for `dataset`, trained (and cached) first if need be."""
-    train = load_dataset(dataset, "train", data_dir)
+    return cached_classifier(load_dataset(dataset, "train", data_dir), dataset, seed=seed, epochs=epochs,
+                             verbose=verbose)  # fmt: skip
+
+
+def cached_classifier(train: ImageData, name: str, *, seed: int = 0, epochs: int = 5,
+                      verbose: bool = True) -> DomainCNN:  # fmt: skip
+    """Load the classifier of exactly this training data from the cache, or train and cache it."""
     key = cache_key(train, seed, epochs)
-    path = cache_dir() / "classifiers" / f"{dataset}-{key}.safetensors"
+    path = cache_dir() / "classifiers" / f"{name}-{key}.safetensors"
     model = DomainCNN(train.images.shape[1], len(train.class_names))
     if path.is_file():
         try:
@@ -115,7 +121,7 @@ def get_classifier(dataset: str, data_dir: str | Path | None = None, *, seed: in
         except Exception:  # a damaged cache entry is retrained, never trusted
             path.unlink(missing_ok=True)
     if verbose:
-        print(f"training the {dataset} domain classifier (once; cached in {path.parent})", flush=True)
+        print(f"training the {name} domain classifier (once; cached in {path.parent})", flush=True)
     model = train_classifier(train, epochs=epochs, seed=seed)
     atomic_write(path, lambda tmp: save_file(model.state_dict(), tmp))
     return model

@@ -18,6 +18,7 @@ from condgan.images import heatmap, make_grid, save_png, to_uint8
 from condgan.metrics.accuracy import conditional_accuracy
 from condgan.metrics.classifier import DomainCNN, accuracy, embed, get_classifier, train_classifier
 from condgan.metrics.fid import fid, intra_fid, kid
+from condgan.metrics.inception import inception_metrics
 from condgan.metrics.precision_recall import manifold_metrics
 from condgan.models.storage import atomic_write, load_generator
 from condgan.samples_file import load_samples
@@ -77,8 +78,8 @@ def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
     raise CondganError(f"{source}: expected a run directory or a .npz samples file")
 
 
-def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | None = None,
-             per_class: int = 1000, seed: int = 0, full: bool = True) -> dict:  # fmt: skip
+def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | None = None, per_class: int = 1000,
+             seed: int = 0, full: bool = True, inception_weights: str | Path | None = None) -> dict:  # fmt: skip
     """Measure a run or a samples .npz; writes the report files and returns the metrics."""
     source = Path(source)
     images, labels, dataset, prefix = _load_source(source, dataset, per_class, seed)
@@ -89,6 +90,8 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
     classifier = get_classifier(dataset, data_dir)
     result = {"source": str(source), "dataset": dataset, "real": "test split", "k": 5}
     result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
+    inception = inception_metrics(images, real.images, inception_weights)
+    result |= inception if isinstance(inception, dict) else {"inception": inception}
     write_report(result, images, labels, real.class_names, prefix)
     return result
 
@@ -99,6 +102,11 @@ def summary(result: dict) -> dict:
             if not isinstance(v, list)}  # fmt: skip
 
 
+def _beside(prefix: Path, suffix: str) -> Path:
+    """RUN/eval -> RUN/eval.json; samples.eval -> samples.eval.json (with_suffix would drop .eval)."""
+    return prefix.with_name(prefix.name + suffix)
+
+
 def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class_names, prefix: Path) -> None:
     folder = prefix  # RUN/eval/ or samples.eval/, beside the .json and .md
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,7 +115,7 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     picks = torch.cat([torch.nonzero(labels == c).flatten()[:per_row] for c in range(len(class_names))])
     grid = to_uint8(images[picks].float() / 127.5 - 1)
     save_png(make_grid(grid, per_row), folder / "classes.png", scale=2)
-    atomic_write(prefix.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
+    atomic_write(_beside(prefix, ".json"), lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
     lines = [f"# Evaluation of `{result['source']}`", "",
              f"{result['n_fake']} generated images against {result['n_real']} real ones ({result['dataset']}, "
              f"{result['real']}); features and predictions from condgan's domain classifier.", "",
@@ -118,4 +126,25 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
               zip(class_names, result["per_class"], result["intra_fid_per_class"])]  # fmt: skip
     lines += ["", f"![confusion matrix]({folder.name}/confusion.png)", "",
               f"![ten samples per class]({folder.name}/classes.png)", ""]  # fmt: skip
-    atomic_write(prefix.with_suffix(".md"), lambda tmp: Path(tmp).write_text("\n".join(lines)))
+    atomic_write(_beside(prefix, ".md"), lambda tmp: Path(tmp).write_text("\n".join(lines)))
+
+
+COMPARE_COLUMNS = ("cond_acc", "fid", "intra_fid", "kid", "precision", "recall", "density", "coverage", "cas")
+
+
+def report_json(source: Path) -> Path:
+    return _beside(source / "eval" if source.is_dir() else source.with_suffix(".eval"), ".json")
+
+
+def compare_table(sources: list[str | Path]) -> str:
+    """A Markdown table of the saved evaluations of several runs / samples files, side by side."""
+    rows = []
+    for source in map(Path, sources):
+        path = report_json(source)
+        if not path.is_file():
+            raise CondganError(f"no evaluation for {source}: run `condgan eval {source}` first")
+        result = json.loads(path.read_text())
+        cells = [f"{result[c]:.4f}" if isinstance(result.get(c), float) else "—" for c in COMPARE_COLUMNS]
+        rows.append(f"| {source} | {result['n_fake']} | " + " | ".join(cells) + " |")
+    header = "| source | n | " + " | ".join(COMPARE_COLUMNS) + " |"
+    return "\n".join([header, "|" + " --- |" * (len(COMPARE_COLUMNS) + 2), *rows])

@@ -31,6 +31,10 @@ class MetricsLog:
             self._sums[key] = self._sums[key] + value if key in self._sums else value.clone()
         self._count += 1
 
+    def write(self, row: dict) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
     def flush(self, step: int, **extra: float) -> dict[str, float]:
         """Write the averages since the last flush as one JSON line and return them."""
         if not self._count:
@@ -41,8 +45,7 @@ class MetricsLog:
         row = {"step": step, **{k: round(v, 5) for k, v in zip(keys, means)}}
         row["img/s"] = round(self._count * self.batch_size / max(now - self._since, 1e-9), 1)
         row.update(extra)
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        self.write(row)
         self._sums, self._count, self._since = {}, 0, now
         return row
 
@@ -51,7 +54,14 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def plot_losses(metrics_path: Path, out: Path) -> None:
+def plot_losses(metrics_path: Path, run_dir: Path) -> None:
+    """losses.png, and with evaluations during training eval_fid.png and eval_accuracy.png."""
     rows = read_metrics(metrics_path) if metrics_path.is_file() else []
-    series = {k: [(r["step"], r[k]) for r in rows if k in r] for k in ("d_loss", "g_loss", "D(x)", "D(G(z))")}
-    plot_lines(series, out, title="step")
+
+    def series(*keys: str) -> dict[str, list[tuple[float, float]]]:
+        return {k: [(r["step"], r[k]) for r in rows if k in r] for k in keys}
+
+    plot_lines(series("d_loss", "g_loss", "D(x)", "D(G(z))"), run_dir / "losses.png", title="step")
+    if any("eval/fid" in r for r in rows):
+        plot_lines(series("eval/fid", "eval/intra_fid"), run_dir / "eval_fid.png", title="step")
+        plot_lines(series("eval/cond_acc"), run_dir / "eval_accuracy.png", title="step")

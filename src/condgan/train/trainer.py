@@ -20,12 +20,13 @@ from condgan.models.storage import atomic_write, save_generator
 from condgan.sampling import class_grid, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.ema import make_ema, update_ema_
+from condgan.train.evaluation import PeriodicEval
 from condgan.train.logging import MetricsLog, plot_losses
 from condgan.train.steps import d_step, g_step
 
 GRID_COLUMNS = 8
 # What may differ between a run and its resumption: the length of training and bookkeeping.
-RESUMABLE_KEYS = {"epochs", "steps", "checkpoint_every", "log_every", "threads"}
+RESUMABLE_KEYS = {"epochs", "steps", "checkpoint_every", "log_every", "threads", "eval_every", "eval_per_class"}
 
 
 class Trainer:
@@ -65,6 +66,11 @@ class Trainer:
         self.step = 0
         self.total_steps = t.steps or (t.epochs or 1) * self.batches.steps_per_epoch
         self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
+        self.evaluator = None
+        if t.eval_every:
+            self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
+                                          t.best_metric, seed=t.seed)  # fmt: skip
+        self.best: float | None = None  # best value of train.best_metric so far
         self._prepare_run_dir(resume)
 
     # --- run directory and state -------------------------------------------------------
@@ -93,6 +99,7 @@ class Trainer:
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
             **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
+            **({"best": self.best} if self.best is not None else {}),
             "rng": {"torch": torch.get_rng_state(), "noise": self.noise_gen.get_state()},
         }
 
@@ -109,6 +116,7 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
             raise CondganError(f"checkpoint does not match this model: {str(err).splitlines()[0]}") from None
         self.step = int(state["step"])
+        self.best = state.get("best")
 
     def save_checkpoint(self, *, periodic: bool = False) -> None:
         state = self.state_dict()
@@ -147,6 +155,8 @@ class Trainer:
                 if step % t.log_every == 0 or step == self.total_steps:
                     row = self.log.flush(step, epoch=round(step / self.batches.steps_per_epoch, 3))
                     bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))")})
+                if t.eval_every and step % t.eval_every == 0:
+                    self.evaluate()
                 periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
                 if periodic or step % self.batches.steps_per_epoch == 0:
                     self.save_checkpoint(periodic=periodic)
@@ -154,10 +164,20 @@ class Trainer:
         self.finish()
         return self.run_dir
 
+    def evaluate(self) -> dict[str, float]:
+        """Log the quick metrics; a new best saves checkpoints/best.pt and generator-best/."""
+        row = self.evaluator(self.G_sample)
+        if self.evaluator.improves(row, self.best):
+            self.best = row[f"eval/{self.evaluator.metric}"]
+            save_checkpoint(self.state_dict(), self.checkpoint_path.with_name("best.pt"))
+            save_generator(self.G_sample, self.run_dir / "generator-best", self.class_names)
+        self.log.write({"step": self.step, **row, "best": self.best})
+        return row
+
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
         save_png(make_grid(to_uint8(class_grid(self.G_sample, self.fixed_z)), GRID_COLUMNS), path, scale=2)
-        plot_losses(self.log.path, self.run_dir / "losses.png")
+        plot_losses(self.log.path, self.run_dir)
         return path
 
     def finish(self) -> None:

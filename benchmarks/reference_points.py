@@ -1,0 +1,58 @@
+"""Reference points for condgan's metrics: what real data, wrong labels, collapse and noise score.
+
+    python benchmarks/reference_points.py [--dataset mnist] [--data-dir DIR] [--out benchmarks/out/reference]
+
+Each point is a samples .npz of 10,000 images evaluated against the test split exactly as
+`condgan eval` does; the table is printed as Markdown (docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from condgan.data import load_dataset
+from condgan.metrics.report import compare_table, evaluate
+from condgan.samples_file import save_samples
+
+
+def reference_sets(dataset: str, data_dir: str | None, per_class: int = 1000) -> dict[str, tuple]:
+    train = load_dataset(dataset, "train", data_dir)
+    gen = torch.Generator().manual_seed(0)
+    num_classes = len(train.class_names)
+    # The first `per_class` training images of every class: real data, never the test split.
+    picks = torch.cat([torch.nonzero(train.labels == c).flatten()[:per_class] for c in range(num_classes)])
+    images, labels = train.images[picks], train.labels[picks]
+    shuffled = labels[torch.randperm(len(labels), generator=gen)]
+    one_each = images[torch.arange(num_classes) * per_class].repeat_interleave(per_class, dim=0)
+    noise = torch.randint(0, 256, images.shape, generator=gen, dtype=torch.uint8)
+    return {
+        "real (train images)": (images, labels),
+        "labels shuffled": (images, shuffled),
+        "collapse (1 image per class)": (one_each, labels),
+        "uniform noise": (noise, labels),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out", default="benchmarks/out/reference")
+    args = parser.parse_args()
+    out = Path(args.out)
+    paths = []
+    for name, (images, labels) in reference_sets(args.dataset, args.data_dir).items():
+        path = out / f"{args.dataset}-{name.split()[0].replace('(', '')}.npz"
+        save_samples(path, images[:, 0].numpy() if images.shape[1] == 1 else images.permute(0, 2, 3, 1).numpy(),
+                     labels.numpy())  # fmt: skip
+        result = evaluate(path, dataset=args.dataset, data_dir=args.data_dir)
+        print(f"{name}: cond_acc {result['cond_acc']:.4f} fid {result['fid']:.3f}", flush=True)
+        paths.append(path)
+    print(compare_table(paths))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Evaluation during training: cheap metrics every N steps and the best step by one of them.
+
+Users lose their best model when training later degrades; this keeps it (checkpoints/best.pt
+and generator-best/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from condgan.data import load_dataset
+from condgan.metrics.classifier import get_classifier
+from condgan.metrics.report import compute_metrics, generate
+
+LOWER_IS_BETTER = {"fid": True, "intra_fid": True, "cond_acc": False}
+
+
+class PeriodicEval:
+    def __init__(self, dataset: str, data_dir: str | Path | None, per_class: int, metric: str, seed: int = 0):
+        self.metric, self.per_class, self.seed = metric, per_class, seed
+        self.classifier = get_classifier(dataset, data_dir)
+        self.real = load_dataset(dataset, "test", data_dir)
+
+    def __call__(self, G: nn.Module) -> dict[str, float]:
+        """eval/cond_acc, eval/fid, eval/intra_fid of G on `per_class` samples of each class."""
+        images, labels = generate(G, G.num_classes, self.per_class, self.seed)
+        m = compute_metrics(self.classifier, images, labels, self.real, full=False)
+        return {f"eval/{k}": round(m[k], 5) for k in LOWER_IS_BETTER}
+
+    def improves(self, row: dict[str, float], best: float | None) -> bool:
+        value = row[f"eval/{self.metric}"]
+        if best is None:
+            return True
+        return value < best if LOWER_IS_BETTER[self.metric] else value > best

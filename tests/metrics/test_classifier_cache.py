@@ -1,0 +1,34 @@
+import torch
+
+from condgan.data import ImageData, load_dataset
+from condgan.metrics.classifier import cache_dir, cached_classifier
+
+
+def small_data() -> ImageData:
+    test = load_dataset("mnist", "test")
+    return ImageData(test.images[:256].clone(), test.labels[:256].clone(), test.class_names)
+
+
+def entries() -> set:
+    folder = cache_dir() / "classifiers"
+    return set(folder.glob("tiny-*")) if folder.is_dir() else set()
+
+
+def test_cache_is_keyed_by_data_content_and_damaged_entries_are_retrained():
+    data = small_data()
+    first = cached_classifier(data, "tiny", epochs=1, verbose=False)
+    (entry,) = entries()
+    again = cached_classifier(data, "tiny", epochs=1, verbose=False)
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key])
+    # One changed pixel is a different dataset: a new entry, the old one is not used.
+    data.images[0, 0, 14, 14] ^= 0xFF
+    cached_classifier(data, "tiny", epochs=1, verbose=False)
+    assert len(entries()) == 2
+    # A damaged entry is never trusted: it is replaced by a freshly trained one.
+    entry.write_bytes(b"garbage")
+    data.images[0, 0, 14, 14] ^= 0xFF
+    retrained = cached_classifier(data, "tiny", epochs=1, verbose=False)
+    assert entry.stat().st_size > 1000
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, retrained.state_dict()[key])  # same data, same seed: same model
