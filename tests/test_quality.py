@@ -10,7 +10,6 @@ import torch
 
 from condgan.config import load_config
 from condgan.data import load_dataset
-from condgan.errors import CondganError
 from condgan.metrics.classifier import accuracy, get_classifier
 from condgan.metrics.report import evaluate
 from condgan.samples_file import save_samples
@@ -34,8 +33,9 @@ def test_eval_of_real_and_shuffled_samples(classifier, tmp_path):
     assert real["cond_acc"] >= 0.99 and real["n"] == 10000
     assert json.loads((tmp_path / "real.eval.json").read_text())["cond_acc"] == real["cond_acc"]
     assert real["inception"].startswith("not computed: pass --inception-weights PATH")  # never downloads
-    with pytest.raises(CondganError, match="--inception-weights: no such file"):
-        evaluate(tmp_path / "real.npz", full=False, inception_weights=tmp_path / "missing.pth")
+    # A problem with the Inception weights is reported, and never fails the other metrics.
+    missing = evaluate(tmp_path / "real.npz", full=False, inception_weights=tmp_path / "missing.pth")
+    assert "no such file" in missing["inception"] and missing["cond_acc"] == real["cond_acc"]
     shuffled = np.random.default_rng(0).permutation(test.labels.numpy())
     save_samples(tmp_path / "shuffled.npz", images, shuffled)
     assert evaluate(tmp_path / "shuffled.npz", full=False)["cond_acc"] <= 0.15

@@ -29,6 +29,7 @@ def _train_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
         ("train", "batch_size", args.batch_size),
         ("train", "seed", args.seed),
         ("train", "checkpoint_every", args.checkpoint_every),
+        ("train", "eval_every", args.eval_every),
     ):
         if value is not None:
             flags[section][key] = value
@@ -136,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--steps", type=int, help="total generator updates (overrides --epochs)")
     train.add_argument("--batch-size", type=int, help="batch size (default: the preset's, 64)")
     train.add_argument("--seed", type=int, help="random seed (default: 0)")
-    train.add_argument("--out", help="run directory (default: runs/<preset>-<time>)")
+    train.add_argument("--out", help="run directory (default: runs/<dataset>-<model>-<time>)")
     train.add_argument("--checkpoint-every", type=int, help="also keep a checkpoint every N steps "
                        "(default: only checkpoints/last.pt, saved every epoch)")  # fmt: skip
+    train.add_argument("--eval-every", type=int, help="measure accuracy / FID / intra-FID every N steps and keep "
+                       "checkpoints/best.pt by train.best_metric (default: off)")  # fmt: skip
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any config field, e.g. --set train.lr_g=1e-4 (repeatable)")  # fmt: skip

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
 from condgan.errors import CondganError
+
+
+@contextmanager
+def eval_mode(G: nn.Module) -> Iterator[nn.Module]:
+    """Sample with BatchNorm's running statistics, then restore the mode G was in."""
+    was_training = G.training
+    G.eval()
+    try:
+        yield G
+    finally:
+        G.train(was_training)
 
 
 def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
@@ -40,15 +54,11 @@ def sample(G: nn.Module, labels: torch.Tensor | None, seed: int = 0, n: int | No
     if count is None:
         raise ValueError("give labels or n")
     z = noise(count, G.z_dim, seed)
-    was_training = G.training
-    G.eval()
-    try:
-        chunks = []
+    chunks = []
+    with eval_mode(G):
         for i in range(0, count, batch_size):
             y = labels[i : i + batch_size] if labels is not None and G.num_classes else None
             chunks.append(G(z[i : i + batch_size], y))
-    finally:
-        G.train(was_training)
     return torch.cat(chunks)
 
 
@@ -63,9 +73,5 @@ def class_grid(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
     rows = max(G.num_classes, 1)
     z_all = z.repeat(rows, 1)
     y = class_grid_labels(G.num_classes, len(z)) if G.num_classes else None
-    was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G):
         return G(z_all, y)
-    finally:
-        G.train(was_training)

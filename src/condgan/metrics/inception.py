@@ -11,8 +11,6 @@ from pathlib import Path
 
 import torch
 
-from condgan.errors import CondganError
-
 HOW_TO_GET = (
     "not computed: pass --inception-weights PATH, the FID Inception weights "
     "(pt_inception-2015-12-05-6726825d.pth, published with torch-fidelity and pytorch-fid releases), "
@@ -27,12 +25,13 @@ def _rgb(images: torch.Tensor) -> torch.Tensor:
 
 def inception_metrics(fake: torch.Tensor, real: torch.Tensor, weights: str | Path | None,
                       batch_size: int = 100) -> dict | str:  # fmt: skip
-    """{"inception_fid", "inception_kid", "inception_is"} or the message why they were not computed."""
+    """{"inception_fid", "inception_kid", "inception_is"}, or the reason they were not computed:
+    a problem here never fails the other metrics."""
     if weights is None:
         return HOW_TO_GET
     weights = Path(weights)
     if not weights.is_file():
-        raise CondganError(f"--inception-weights: no such file {weights}")
+        return f"not computed: --inception-weights: no such file {weights}"
     path = str(weights)
     try:  # torchmetrics reports a missing torch-fidelity only when a metric is built
         from torchmetrics.image.fid import FrechetInceptionDistance
@@ -43,8 +42,7 @@ def inception_metrics(fake: torch.Tensor, real: torch.Tensor, weights: str | Pat
         kid = KernelInceptionDistance(subset_size=min(1000, len(fake), len(real)), feature_extractor_weights_path=path)
         score = InceptionScore(feature_extractor_weights_path=path)
     except ImportError as err:
-        raise CondganError(f"Inception metrics need torchmetrics and torch-fidelity: pip install "
-                           f"'condgan[inception]' ({err})".splitlines()[0]) from None  # fmt: skip
+        return f"not computed: needs torchmetrics and torch-fidelity, pip install 'condgan[inception]' ({err})"
     for start in range(0, max(len(fake), len(real)), batch_size):
         for images, is_real in ((real, True), (fake, False)):
             chunk = _rgb(images[start : start + batch_size])

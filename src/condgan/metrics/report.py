@@ -7,6 +7,7 @@ the prefix is RUN_DIR/eval or, for samples.npz, samples.eval.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -91,6 +92,8 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
     result = {"source": str(source), "dataset": dataset, "real": "test split", "k": 5}
     result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
     inception = inception_metrics(images, real.images, inception_weights)
+    if isinstance(inception, str) and inception_weights is not None:
+        print(f"condgan: warning: Inception metrics {inception}", file=sys.stderr)
     result |= inception if isinstance(inception, dict) else {"inception": inception}
     write_report(result, images, labels, real.class_names, prefix)
     return result
