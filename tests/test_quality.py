@@ -30,7 +30,7 @@ def test_eval_of_real_and_shuffled_samples(classifier, tmp_path):
     images = test.images[:, 0].numpy()
     save_samples(tmp_path / "real.npz", images, test.labels.numpy())
     real = evaluate(tmp_path / "real.npz")
-    assert real["cond_acc"] >= 0.99 and real["n"] == 10000
+    assert real["cond_acc"] >= 0.99 and real["n_fake"] == real["n_real"] == 10000
     assert json.loads((tmp_path / "real.eval.json").read_text())["cond_acc"] == real["cond_acc"]
     assert real["inception"].startswith("not computed: pass --inception-weights PATH")  # never downloads
     # A problem with the Inception weights is reported, and never fails the other metrics.

@@ -84,7 +84,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.per_class is not None and args.label is not None:
         raise CondganError("give --label or --per-class, not both")
     G, class_names = load_generator(args.run_dir)
-    K = len(class_names)
+    K, n = len(class_names), None  # n: the count of an unconditional batch (no labels)
     if args.label is not None:
         index = resolve_label(args.label, class_names)
         labels, ncol, what = torch.full((args.n,), index, dtype=torch.long), 8, f"class {class_names[index]}"
@@ -94,7 +94,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     else:
         n = args.per_class or args.n
         labels, ncol, what = None, 8, "unconditional"
-    x = sample(G, labels, seed=args.seed, n=None if labels is not None else n)
+    x = sample(G, labels, seed=args.seed, n=n)
     images = to_uint8(x)
     if out.suffix == ".png":
         save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)

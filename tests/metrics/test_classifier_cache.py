@@ -32,3 +32,13 @@ def test_cache_is_keyed_by_data_content_and_damaged_entries_are_retrained():
     assert entry.stat().st_size > 1000
     for key, value in first.state_dict().items():
         assert torch.equal(value, retrained.state_dict()[key])  # same data, same seed: same model
+
+
+def test_training_a_classifier_leaves_the_global_rng_alone():
+    from condgan.metrics.classifier import train_classifier
+
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    train_classifier(small_data(), epochs=1)
+    assert torch.equal(torch.rand(3), expected)

@@ -18,5 +18,4 @@ def conditional_accuracy(predicted: torch.Tensor, labels: torch.Tensor, num_clas
         "cond_acc": (predicted == labels).float().mean().item(),
         "per_class": [round(v, 4) for v in per_class.tolist()],
         "confusion": confusion.tolist(),
-        "n": len(labels),
     }

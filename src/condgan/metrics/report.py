@@ -41,14 +41,17 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
 
 
 def compute_metrics(classifier: DomainCNN, images: torch.Tensor, labels: torch.Tensor, real: ImageData, *,
-                    full: bool = True, k: int = 5, seed: int = 0) -> dict:  # fmt: skip
+                    full: bool = True, k: int = 5, seed: int = 0,
+                    real_features: torch.Tensor | None = None) -> dict:  # fmt: skip
     """All metrics of generated `images` (uint8) asked to be `labels`, against `real`.
 
-    `full=False` keeps the cheap ones (accuracy, FID, intra-FID) for evaluation during training.
+    `full=False` keeps the cheap ones (accuracy, FID, intra-FID) for evaluation during training;
+    `real_features` (the classifier's features of `real.images`) saves recomputing them.
     """
     num_classes = len(real.class_names)
     fake_features, fake_logits = embed(classifier, images)
-    real_features, _ = embed(classifier, real.images)
+    if real_features is None:
+        real_features, _ = embed(classifier, real.images)
     result = {"n_fake": len(labels), "n_real": len(real.labels)}
     result |= conditional_accuracy(fake_logits.argmax(1), labels, num_classes)
     result["fid"] = fid(fake_features, real_features)

@@ -11,7 +11,7 @@ from pathlib import Path
 from torch import nn
 
 from condgan.data import load_dataset
-from condgan.metrics.classifier import get_classifier
+from condgan.metrics.classifier import embed, get_classifier
 from condgan.metrics.report import compute_metrics, generate
 
 LOWER_IS_BETTER = {"fid": True, "intra_fid": True, "cond_acc": False}
@@ -22,11 +22,12 @@ class PeriodicEval:
         self.metric, self.per_class, self.seed = metric, per_class, seed
         self.classifier = get_classifier(dataset, data_dir)
         self.real = load_dataset(dataset, "test", data_dir)
+        self.real_features, _ = embed(self.classifier, self.real.images)  # once, not every evaluation
 
     def __call__(self, G: nn.Module) -> dict[str, float]:
         """eval/cond_acc, eval/fid, eval/intra_fid of G on `per_class` samples of each class."""
         images, labels = generate(G, G.num_classes, self.per_class, self.seed)
-        m = compute_metrics(self.classifier, images, labels, self.real, full=False)
+        m = compute_metrics(self.classifier, images, labels, self.real, full=False, real_features=self.real_features)
         return {f"eval/{k}": round(m[k], 5) for k in LOWER_IS_BETTER}
 
     def improves(self, row: dict[str, float], best: float | None) -> bool:

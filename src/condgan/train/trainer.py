@@ -47,6 +47,11 @@ class Trainer:
             raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
         self.class_names = data.class_names
         self.batches = ShuffledBatches(data.images, data.labels, t.batch_size, t.seed)
+        # Before seeding: building the evaluator may train the classifier, which reseeds torch.
+        self.evaluator = None
+        if t.eval_every:
+            self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
+                                          t.best_metric, seed=t.seed)  # fmt: skip
         torch.manual_seed(t.seed)
         self.G, self.D = build_models(
             config.model.name,
@@ -66,10 +71,6 @@ class Trainer:
         self.step = 0
         self.total_steps = t.steps or (t.epochs or 1) * self.batches.steps_per_epoch
         self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
-        self.evaluator = None
-        if t.eval_every:
-            self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
-                                          t.best_metric, seed=t.seed)  # fmt: skip
         self.best: float | None = None  # best value of train.best_metric so far
         self._prepare_run_dir(resume)
 
