@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from condgan.data import load_dataset
+from condgan.images import to_hwc
 from condgan.metrics.report import compare_table, evaluate
 from condgan.samples_file import save_samples
 
@@ -46,8 +47,7 @@ def main() -> None:
     paths = []
     for name, (images, labels) in reference_sets(args.dataset, args.data_dir).items():
         path = out / f"{args.dataset}-{name.split()[0].replace('(', '')}.npz"
-        save_samples(path, images[:, 0].numpy() if images.shape[1] == 1 else images.permute(0, 2, 3, 1).numpy(),
-                     labels.numpy())  # fmt: skip
+        save_samples(path, to_hwc(images), labels.numpy())
         result = evaluate(path, dataset=args.dataset, data_dir=args.data_dir)
         print(f"{name}: cond_acc {result['cond_acc']:.4f} fid {result['fid']:.3f}", flush=True)
         paths.append(path)

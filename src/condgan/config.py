@@ -19,7 +19,7 @@ import yaml
 from condgan.errors import CondganError
 
 DEFAULT_PRESET = "mnist-cdcgan"
-BEST_METRICS = ("fid", "intra_fid", "cond_acc")
+BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
 
 
 def _positive(section: str, **values: float | int | None) -> None:

@@ -10,11 +10,20 @@ import torch
 from PIL import Image, ImageDraw
 
 
+def quantize(x: torch.Tensor) -> torch.Tensor:
+    """x: (N, C, H, W) in [-1, 1] -> (N, C, H, W) uint8 0-255 (the layout the metrics use)."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def to_hwc(images: torch.Tensor) -> np.ndarray:
+    """uint8 (N, C, H, W) -> (N, H, W) for grey, (N, H, W, C) for colour: the samples-file layout."""
+    x = images.permute(0, 2, 3, 1).cpu().numpy()
+    return x[..., 0] if x.shape[-1] == 1 else x
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """x: (N, C, H, W) in [-1, 1] -> (N, H, W) uint8 for grey, (N, H, W, C) for colour."""
-    x = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    x = x.permute(0, 2, 3, 1).cpu().numpy()
-    return x[..., 0] if x.shape[-1] == 1 else x
+    return to_hwc(quantize(x))
 
 
 def make_grid(images: np.ndarray, ncol: int, pad: int = 2) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+K_NEIGHBOURS = 5  # k of both papers' recommended setting
+
 
 def _chunked_distances(x: torch.Tensor, y: torch.Tensor, chunk: int = 2048):
     """Yield (start, (n, len(y)) distance rows) so 10k x 10k never sits in memory at once."""
@@ -34,7 +36,7 @@ def _ball_counts(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tenso
     return counts
 
 
-def manifold_metrics(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict[str, float]:
+def manifold_metrics(real: torch.Tensor, fake: torch.Tensor, k: int = K_NEIGHBOURS) -> dict[str, float]:
     """real: (N, D), fake: (M, D) features -> precision, recall, density, coverage."""
     real, fake = real.double(), fake.double()
     real_radii, fake_radii = knn_radii(real, k), knn_radii(fake, k)

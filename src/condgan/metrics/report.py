@@ -15,12 +15,12 @@ import yaml
 
 from condgan.data import DATASETS, ImageData, load_dataset
 from condgan.errors import CondganError
-from condgan.images import heatmap, make_grid, save_png, to_uint8
+from condgan.images import heatmap, make_grid, quantize, save_png, to_hwc
 from condgan.metrics.accuracy import conditional_accuracy
 from condgan.metrics.classifier import DomainCNN, accuracy, embed, get_classifier, train_classifier
 from condgan.metrics.fid import fid, intra_fid, kid
 from condgan.metrics.inception import inception_metrics
-from condgan.metrics.precision_recall import manifold_metrics
+from condgan.metrics.precision_recall import K_NEIGHBOURS, manifold_metrics
 from condgan.models.storage import atomic_write, load_generator
 from condgan.samples_file import load_samples
 from condgan.sampling import class_grid_labels, sample
@@ -36,12 +36,11 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
     if not num_classes:
         raise CondganError("this generator is unconditional: conditional metrics need class labels")
     labels = class_grid_labels(num_classes, per_class)
-    x = ((sample(G, labels, seed=seed).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x, labels
+    return quantize(sample(G, labels, seed=seed)), labels
 
 
 def compute_metrics(classifier: DomainCNN, images: torch.Tensor, labels: torch.Tensor, real: ImageData, *,
-                    full: bool = True, k: int = 5, seed: int = 0,
+                    full: bool = True, k: int = K_NEIGHBOURS, seed: int = 0,
                     real_features: torch.Tensor | None = None) -> dict:  # fmt: skip
     """All metrics of generated `images` (uint8) asked to be `labels`, against `real`.
 
@@ -72,11 +71,11 @@ def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
     if source.is_dir():
         dataset = dataset or run_dataset(source) or "mnist"
         G, class_names = load_generator(source)
-        return (*generate(G, len(class_names), per_class, seed), dataset, source / "eval")
+        return (*generate(G, len(class_names), per_class, seed), dataset, report_prefix(source))
     if source.suffix == ".npz":
         dataset = dataset or "mnist"
         images, labels = load_samples(source, num_classes=len(DATASETS.get(dataset).class_names))
-        return images, labels, dataset, source.with_suffix(".eval")
+        return images, labels, dataset, report_prefix(source)
     if not source.exists():
         raise CondganError(f"{source} does not exist (expected a run directory or a .npz samples file)")
     raise CondganError(f"{source}: expected a run directory or a .npz samples file")
@@ -92,7 +91,7 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
         raise CondganError(f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} "
                            f"{tuple(real.images.shape[1:])}")  # fmt: skip
     classifier = get_classifier(dataset, data_dir)
-    result = {"source": str(source), "dataset": dataset, "real": "test split", "k": 5}
+    result = {"source": str(source), "dataset": dataset, "real": "test split", "k": K_NEIGHBOURS}
     result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
     inception = inception_metrics(images, real.images, inception_weights)
     if isinstance(inception, str) and inception_weights is not None:
@@ -108,19 +107,22 @@ def summary(result: dict) -> dict:
             if not isinstance(v, list)}  # fmt: skip
 
 
+def report_prefix(source: Path) -> Path:
+    """Where the report of a source goes: RUN_DIR/eval[.json|.md|/] or samples.eval[.json|.md|/]."""
+    return source / "eval" if source.is_dir() else source.with_suffix(".eval")
+
+
 def _beside(prefix: Path, suffix: str) -> Path:
     """RUN/eval -> RUN/eval.json; samples.eval -> samples.eval.json (with_suffix would drop .eval)."""
     return prefix.with_name(prefix.name + suffix)
 
 
 def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class_names, prefix: Path) -> None:
-    folder = prefix  # RUN/eval/ or samples.eval/, beside the .json and .md
-    folder.mkdir(parents=True, exist_ok=True)
-    heatmap(torch.tensor(result["confusion"]), class_names, folder / "confusion.png")
+    prefix.mkdir(parents=True, exist_ok=True)  # the folder beside the .json and .md
+    heatmap(torch.tensor(result["confusion"]), class_names, prefix / "confusion.png")
     per_row = 10
     picks = torch.cat([torch.nonzero(labels == c).flatten()[:per_row] for c in range(len(class_names))])
-    grid = to_uint8(images[picks].float() / 127.5 - 1)
-    save_png(make_grid(grid, per_row), folder / "classes.png", scale=2)
+    save_png(make_grid(to_hwc(images[picks]), per_row), prefix / "classes.png", scale=2)
     atomic_write(_beside(prefix, ".json"), lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
     lines = [f"# Evaluation of `{result['source']}`", "",
              f"{result['n_fake']} generated images against {result['n_real']} real ones ({result['dataset']}, "
@@ -130,23 +132,19 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     lines += ["", "| class | accuracy | intra-class FD |", "| --- | --- | --- |"]
     lines += [f"| {name} | {acc:.4f} | {fd:.3f} |" for name, acc, fd in
               zip(class_names, result["per_class"], result["intra_fid_per_class"])]  # fmt: skip
-    lines += ["", f"![confusion matrix]({folder.name}/confusion.png)", "",
-              f"![ten samples per class]({folder.name}/classes.png)", ""]  # fmt: skip
+    lines += ["", f"![confusion matrix]({prefix.name}/confusion.png)", "",
+              f"![ten samples per class]({prefix.name}/classes.png)", ""]  # fmt: skip
     atomic_write(_beside(prefix, ".md"), lambda tmp: Path(tmp).write_text("\n".join(lines)))
 
 
 COMPARE_COLUMNS = ("cond_acc", "fid", "intra_fid", "kid", "precision", "recall", "density", "coverage", "cas")
 
 
-def report_json(source: Path) -> Path:
-    return _beside(source / "eval" if source.is_dir() else source.with_suffix(".eval"), ".json")
-
-
 def compare_table(sources: list[str | Path]) -> str:
     """A Markdown table of the saved evaluations of several runs / samples files, side by side."""
     rows = []
     for source in map(Path, sources):
-        path = report_json(source)
+        path = _beside(report_prefix(source), ".json")
         if not path.is_file():
             raise CondganError(f"no evaluation for {source}: run `condgan eval {source}` first")
         result = json.loads(path.read_text())

@@ -10,11 +10,10 @@ from pathlib import Path
 
 from torch import nn
 
+from condgan.config import BEST_METRICS
 from condgan.data import load_dataset
 from condgan.metrics.classifier import embed, get_classifier
 from condgan.metrics.report import compute_metrics, generate
-
-LOWER_IS_BETTER = {"fid": True, "intra_fid": True, "cond_acc": False}
 
 
 class PeriodicEval:
@@ -28,10 +27,10 @@ class PeriodicEval:
         """eval/cond_acc, eval/fid, eval/intra_fid of G on `per_class` samples of each class."""
         images, labels = generate(G, G.num_classes, self.per_class, self.seed)
         m = compute_metrics(self.classifier, images, labels, self.real, full=False, real_features=self.real_features)
-        return {f"eval/{k}": round(m[k], 5) for k in LOWER_IS_BETTER}
+        return {f"eval/{k}": round(m[k], 5) for k in BEST_METRICS}
 
     def improves(self, row: dict[str, float], best: float | None) -> bool:
         value = row[f"eval/{self.metric}"]
         if best is None:
             return True
-        return value < best if LOWER_IS_BETTER[self.metric] else value > best
+        return value < best if BEST_METRICS[self.metric] == "lower" else value > best

@@ -47,7 +47,6 @@ class Trainer:
             raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
         self.class_names = data.class_names
         self.batches = ShuffledBatches(data.images, data.labels, t.batch_size, t.seed)
-        # Before seeding: building the evaluator may train the classifier, which reseeds torch.
         self.evaluator = None
         if t.eval_every:
             self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
