@@ -19,8 +19,8 @@ from condgan.config import Config, read_yaml
 from condgan.data import load_dataset
 from condgan.metrics.classifier import get_classifier
 from condgan.metrics.report import compute_metrics, generate
-from condgan.models import build_models
 from condgan.train.checkpoint import load_checkpoint
+from condgan.train.trainer import build_for
 
 HIGHER_IS_BETTER = {"cond_acc": True, "fid": False, "intra_fid": False, "kid": False, "precision": True,
                     "recall": True, "density": True, "coverage": True, "cas": True}  # fmt: skip
@@ -31,9 +31,7 @@ def generators(run: Path, every: bool):
     config = Config.from_dict(read_yaml(run / "config.yaml"))
     data = load_dataset(config.data.dataset, "test", config.data.data_dir)
     torch.manual_seed(config.train.seed)
-    G, _ = build_models(config.model.name, z_dim=config.model.z_dim, num_classes=len(data.class_names),
-                        img_channels=data.images.shape[1], img_size=data.images.shape[-1],
-                        width=config.model.width)  # fmt: skip
+    G, _ = build_for(config, len(data.class_names), data.images.shape[1], data.images.shape[-1])
     yield 0, G
     paths = sorted((run / "checkpoints").glob("step_*.pt"))
     for path in paths if every else paths[:1] + paths[-1:]:

@@ -51,3 +51,39 @@ def test_unknown_preset_lists_the_valid_ones():
 def test_malformed_assignments(text):
     with pytest.raises(CondganError, match=r"--set expects section.key=value"):
         parse_assignment(text)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "message"),
+    [
+        ({"loss": {"name": "bce", "clip": 0.01}}, "loss.clip (weight clipping) needs a Wasserstein critic"),
+        ({"loss": {"name": "hinge", "clip": 0.1}}, "needs a Wasserstein critic"),
+        ({"loss": {"name": "wgan-gp", "clip": 0.01}}, "both bound the critic; choose one"),
+        ({"loss": {"name": "wgan", "gp_weight": 10}}, "both bound the critic; choose one"),
+        ({"loss": {"name": "wgan-gp"}, "model": {"d_norm": "batch"}},
+         "model.d_norm=batch conflicts with the gradient penalty of loss 'wgan-gp'"),
+        ({"loss": {"name": "hinge", "gp_weight": 1}, "model": {"d_norm": "batch"}}, "conflicts with the gradient"),
+        ({"loss": {"aux_weight": 0.5}}, "loss.aux_weight applies only to model.d_cond=acgan, not 'concat'"),
+        ({"loss": {"name": "wgan-pg"}}, "unknown loss 'wgan-pg'; valid: bce, hinge, lsgan, wgan, wgan-gp"),
+        ({"model": {"d_cond": "proj"}}, "unknown D conditioning (model.d_cond) 'proj'; valid: acgan, concat"),
+        ({"model": {"g_cond": "film"}}, "unknown G conditioning (model.g_cond) 'film'; valid: cbn, concat, embedding"),
+        ({"model": {"d_norm": "instance"}}, "model.d_norm must be one of batch, layer, none or null"),
+        ({"train": {"optimizer": "sgd"}}, "train.optimizer must be one of adam, rmsprop"),
+        ({"train": {"n_critic": 0}}, "train.n_critic must be > 0"),
+    ],
+)  # fmt: skip
+def test_wrong_combinations_are_refused_naming_the_conflict(overlay, message):
+    with pytest.raises(CondganError) as err:
+        load_config(None, [overlay])
+    assert message in str(err.value)
+
+
+def test_recipe_defaults_follow_the_loss():
+    wgan = load_config(None, [{"loss": {"name": "wgan"}}]).recipe()
+    assert (wgan.clip, wgan.gp_weight, wgan.n_critic, wgan.d_norm) == (0.01, 0.0, 5, "batch")
+    gp = load_config(None, [{"loss": {"name": "wgan-gp"}, "train": {"n_critic": 2}}]).recipe()
+    assert (gp.clip, gp.gp_weight, gp.n_critic, gp.d_norm) == (None, 10.0, 2, "layer")  # no BatchNorm under GP
+    mlp = load_config("mnist-cgan-mlp", [{"loss": {"name": "wgan-gp"}}]).recipe()
+    assert mlp.d_norm == "none"
+    acgan = load_config(None, [{"model": {"d_cond": "acgan"}}]).recipe()
+    assert (acgan.aux_weight, acgan.n_critic, acgan.clip) == (1.0, 1, None)

@@ -1,9 +1,23 @@
 import math
 
+import pytest
 import torch
 from torch.testing import assert_close
 
-from condgan.losses import LOSSES, bce_d, bce_g
+from condgan.losses import (
+    LOSSES,
+    aux_classifier_loss,
+    bce_d,
+    bce_g,
+    clip_weights_,
+    gradient_penalty,
+    hinge_d,
+    lsgan_d,
+    lsgan_g,
+    wasserstein_d,
+    wasserstein_g,
+)
+from condgan.models import DOutput
 
 
 def test_bce_closed_form():
@@ -36,3 +50,88 @@ def test_non_saturating_generator_gradient():
 
 def test_registry():
     assert LOSSES.get("bce").d is bce_d
+
+
+# --- the other losses against hand-computed values --------------------------------------
+D_REAL, D_FAKE = torch.tensor([2.0, -0.5]), torch.tensor([0.5, -3.0])
+
+
+def test_wasserstein_closed_form():
+    # E[D(G(z))] - E[D(x)] = (0.5 - 3)/2 - (2 - 0.5)/2 = -1.25 - 0.75
+    assert_close(wasserstein_d(D_REAL, D_FAKE), torch.tensor(-2.0))
+    assert_close(wasserstein_g(D_FAKE), torch.tensor(1.25))
+
+
+def test_hinge_closed_form():
+    # real: max(0, 1-2)=0, max(0, 1+0.5)=1.5 -> 0.75; fake: max(0, 1+0.5)=1.5, max(0, 1-3)=0 -> 0.75
+    assert_close(hinge_d(D_REAL, D_FAKE), torch.tensor(1.5))
+    assert LOSSES.get("hinge").g(D_FAKE).item() == 1.25  # -E[D(G(z))]
+
+
+def test_lsgan_closed_form():
+    # 1/2 mean((2-1)^2, (-0.5-1)^2) + 1/2 mean(0.5^2, 3^2) = 1/2 * 1.625 + 1/2 * 4.625
+    assert_close(lsgan_d(D_REAL, D_FAKE), torch.tensor(3.125))
+    # 1/2 mean((0.5-1)^2, (-3-1)^2) = 1/2 * (0.25 + 16) / 2
+    assert_close(lsgan_g(D_FAKE), torch.tensor(4.0625))
+
+
+def test_aux_classifier_loss_closed_form():
+    logits = torch.tensor([[0.0, 0.0], [math.log(3.0), 0.0]])
+    # -log(1/2) and -log(3/4)
+    assert_close(aux_classifier_loss(logits, torch.tensor([1, 0])), torch.tensor((math.log(2) - math.log(0.75)) / 2))
+
+
+class _Linear(torch.nn.Module):
+    """D(x) = <w, x>: gradient w everywhere, so the penalty is (||w|| - 1)^2."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(w)
+
+    def forward(self, x, y=None):
+        return DOutput((x * self.w).flatten(1).sum(1))
+
+
+class _Quadratic(torch.nn.Module):
+    """D(x, y) = (y + 1)/2 * ||x||^2: gradient (y + 1) x_hat, so alpha and the label both matter."""
+
+    def forward(self, x, y):
+        return DOutput((y.float() + 1) / 2 * x.flatten(1).pow(2).sum(1))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_gradient_penalty_linear_critic(channels):
+    w = torch.full((channels, 2, 2), 0.25)  # ||w|| = 0.25 * sqrt(4 C)
+    x_real, x_fake = torch.randn(3, channels, 2, 2), torch.randn(3, channels, 2, 2)
+    gp = gradient_penalty(_Linear(w), x_real, x_fake, None, torch.rand(3))
+    assert_close(gp, torch.tensor((0.25 * math.sqrt(4 * channels) - 1) ** 2))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_gradient_penalty_by_hand(channels):
+    x_real = torch.zeros(2, channels, 1, 1)
+    x_fake = torch.ones(2, channels, 1, 1)
+    alpha, y = torch.tensor([0.5, 0.0]), torch.tensor([0, 1])
+    # x_hat: 0.5 and 1.0 in every channel; grad = (y + 1) x_hat, norm = (y + 1) * x_hat * sqrt(C)
+    norms = torch.tensor([1 * 0.5 * math.sqrt(channels), 2 * 1.0 * math.sqrt(channels)])
+    expected = ((norms - 1) ** 2).mean()
+    assert_close(gradient_penalty(_Quadratic(), x_real, x_fake, y, alpha), expected)
+
+
+def test_gradient_penalty_reaches_the_critic_weights():
+    w = torch.full((1, 2, 2), 1.0, requires_grad=True)  # ||w|| = 2: d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    D = _Linear(w.detach().clone())
+    gradient_penalty(D, torch.randn(4, 1, 2, 2), torch.randn(4, 1, 2, 2), None, torch.rand(4)).backward()
+    assert_close(D.w.grad, torch.full((1, 2, 2), 2 * (2 - 1) * 1.0 / 2))
+
+
+def test_clip_weights():
+    D = _Linear(torch.tensor([[[-0.5, 0.005], [0.02, 0.01]]]))
+    clip_weights_(D, 0.01)
+    assert_close(D.w.detach(), torch.tensor([[[-0.01, 0.005], [0.01, 0.01]]]))
+
+
+def test_every_loss_is_registered_with_its_recipe():
+    assert LOSSES.names() == ["bce", "hinge", "lsgan", "wgan", "wgan-gp"]
+    assert LOSSES.get("wgan").clip == 0.01 and LOSSES.get("wgan").n_critic == 5
+    assert LOSSES.get("wgan-gp").gp_weight == 10 and LOSSES.get("wgan-gp").clip is None

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
+from condgan.errors import CondganError
 from condgan.models import MODELS, build_models
+from condgan.models.conditioning import ConditionalBatchNorm
 from condgan.models.dcgan import num_stages
 
 
@@ -16,14 +18,14 @@ def test_shapes(name, num_classes, size, channels):
     x = G(z, y)
     assert x.shape == (5, channels, size, size)
     assert x.min() >= -1 and x.max() <= 1  # tanh
-    assert D(x, y).shape == (5,)
+    assert D(x, y).logits.shape == (5,)
 
 
 @pytest.mark.parametrize("size", [9, 11, 20, 47, 64])
 def test_any_size_in_range(size):
     G, D = build_models("cdcgan", z_dim=4, num_classes=3, img_channels=1, img_size=size, width=4)
     x = G(torch.randn(2, 4), torch.tensor([0, 2]))
-    assert x.shape[-2:] == (size, size) and D(x, torch.tensor([0, 2])).shape == (2,)
+    assert x.shape[-2:] == (size, size) and D(x, torch.tensor([0, 2])).logits.shape == (2,)
 
 
 def test_size_out_of_range_is_refused():
@@ -57,3 +59,80 @@ def test_seed_mlp_sizes_and_dcgan_init():
 
 def test_registry_lists_models():
     assert MODELS.names() == ["cdcgan", "cgan-mlp", "dcgan"]
+
+
+# --- conditioning variants, norms and spectral norm ------------------------------------
+@pytest.mark.parametrize("name", ["cdcgan", "cgan-mlp"])
+@pytest.mark.parametrize("g_cond", ["concat", "embedding", "cbn"])
+@pytest.mark.parametrize("d_cond", ["concat", "embedding", "projection", "acgan"])
+def test_conditioning_variants(name, g_cond, d_cond):
+    G, D = build_models(name, z_dim=8, num_classes=4, img_channels=3, img_size=16, width=8, g_cond=g_cond,
+                        d_cond=d_cond)  # fmt: skip
+    y = torch.tensor([0, 1, 2, 3, 3])
+    out = D(G(torch.randn(5, 8), y), y)
+    assert out.logits.shape == (5,)
+    assert (out.class_logits.shape == (5, 4)) if d_cond == "acgan" else out.class_logits is None
+    for m in G.modules():
+        if isinstance(m, ConditionalBatchNorm):  # starts as plain BatchNorm: give classes their own shift
+            torch.nn.init.normal_(m.beta.weight)
+    G.eval()
+    z = torch.randn(1, 8).repeat(2, 1)
+    x = G(z, torch.tensor([0, 3]))
+    assert not torch.allclose(x[0], x[1])  # the label reaches G whichever way it enters
+
+
+@pytest.mark.parametrize("name", ["cdcgan", "cgan-mlp"])
+def test_projection_head_scores_the_label(name):
+    _, D = build_models(name, z_dim=8, num_classes=4, img_channels=1, img_size=16, width=8, d_cond="projection")
+    D.eval()
+    x = torch.randn(1, 1, 16, 16).repeat(4, 1, 1, 1)
+    logits = D(x, torch.arange(4)).logits
+    assert logits.unique().numel() == 4  # same image, different label, different score
+    logits.sum().backward()
+    assert D.head.embed.weight.grad.abs().sum(1).gt(0).all()  # every class embedding is trained
+    assert D.head.linear.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["cdcgan", "cgan-mlp"])
+def test_acgan_head_ignores_the_input_label_and_classifies(name):
+    _, D = build_models(name, z_dim=8, num_classes=4, img_channels=1, img_size=16, width=8, d_cond="acgan")
+    D.eval()
+    x = torch.randn(3, 1, 16, 16)
+    a, b = D(x, torch.tensor([0, 1, 2])), D(x, torch.tensor([3, 3, 3]))
+    assert torch.equal(a.logits, b.logits) and torch.equal(a.class_logits, b.class_logits)
+    torch.nn.functional.cross_entropy(a.class_logits, torch.tensor([0, 1, 2])).backward()
+    assert D.head.classify.weight.grad.abs().sum() > 0
+    assert D.head.linear.weight.grad is None  # the class loss does not move the real/fake logit
+
+
+def test_conditional_batchnorm_starts_as_batchnorm():
+    G, _ = build_models("cdcgan", z_dim=8, num_classes=3, img_channels=1, img_size=16, width=8, g_cond="cbn")
+    cbn = G.norms[0]
+    assert torch.equal(cbn.gamma.weight, torch.ones_like(cbn.gamma.weight))
+    assert torch.equal(cbn.beta.weight, torch.zeros_like(cbn.beta.weight))
+
+
+@pytest.mark.parametrize("norm, kind", [("batch", torch.nn.BatchNorm2d), ("layer", torch.nn.GroupNorm),
+                                        ("none", None)])  # fmt: skip
+def test_critic_norm_choice(norm, kind):
+    _, D = build_models("cdcgan", z_dim=8, num_classes=2, img_channels=1, img_size=16, width=8, d_norm=norm)
+    norms = [m for m in D.modules() if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm))]
+    assert [type(m) for m in norms] == ([kind] if kind else [])
+
+
+def test_spectral_norm_bounds_each_layer():
+    _, D = build_models("cdcgan", z_dim=8, num_classes=2, img_channels=1, img_size=16, width=8,
+                        spectral_norm=True, d_norm="none")  # fmt: skip
+    for _ in range(30):  # power iterations converge during training-mode forwards
+        D(torch.randn(4, 1, 16, 16), torch.tensor([0, 1, 0, 1]))
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    sigma = torch.linalg.matrix_norm(convs[1].weight.flatten(1), ord=2)
+    assert abs(sigma.item() - 1.0) < 0.05
+
+
+def test_non_concat_conditioning_needs_labels():
+    with pytest.raises(CondganError, match=r"model.d_cond=acgan needs class labels.*dcgan is unconditional"):
+        build_models("dcgan", z_dim=8, num_classes=10, img_channels=1, img_size=16, d_cond="acgan")
+    with pytest.raises(CondganError, match=r"model.g_cond=cbn needs class labels"):
+        build_models("cdcgan", z_dim=8, num_classes=0, img_channels=1, img_size=16, g_cond="cbn")

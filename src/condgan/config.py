@@ -17,6 +17,10 @@ from typing import Any
 import yaml
 
 from condgan.errors import CondganError
+from condgan.losses import LOSSES
+from condgan.models import MODELS
+from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
+from condgan.optim import OPTIMIZERS
 
 DEFAULT_PRESET = "mnist-cdcgan"
 BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
@@ -39,14 +43,30 @@ class ModelConfig:
     name: str = "cdcgan"
     z_dim: int = 100
     width: int | None = None  # None: the architecture's own default (cdcgan 64, cgan-mlp 256)
+    g_cond: str = "concat"  # how G gets the label: concat | embedding | cbn (conditional BatchNorm)
+    d_cond: str = "concat"  # how D gets it: concat | embedding | projection | acgan
+    d_norm: str | None = None  # batch | layer | none; None: the family's (layer under a gradient penalty)
+    spectral_norm: bool = False  # spectral normalisation of D's conv / linear weights
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
+        MODELS.get(self.name), G_CONDITIONING.get(self.g_cond), D_CONDITIONING.get(self.d_cond)
+        if self.d_norm is not None and self.d_norm not in D_NORMS:
+            raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
 
 
 @dataclass
 class LossConfig:
-    name: str = "bce"
+    name: str = "bce"  # bce | wgan | wgan-gp | hinge | lsgan
+    clip: float | None = None  # weight-clipping bound; None: the loss's default (wgan 0.01, else off)
+    gp_weight: float | None = None  # gradient-penalty weight; None: the loss's default (wgan-gp 10, else 0)
+    aux_weight: float | None = None  # ACGAN class-loss weight; None: 1 with model.d_cond=acgan
+
+    def __post_init__(self) -> None:
+        LOSSES.get(self.name)
+        _positive("loss", clip=self.clip, aux_weight=self.aux_weight)
+        if self.gp_weight is not None and self.gp_weight < 0:
+            raise CondganError(f"loss.gp_weight must be >= 0, got {self.gp_weight}")
 
 
 @dataclass
@@ -55,9 +75,11 @@ class TrainConfig:
     steps: int | None = None  # total generator updates
     batch_size: int = 64
     lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr_d: float = 2e-4  # a larger lr_d than lr_g is the two time-scale update rule (TTUR)
+    beta1: float = 0.5  # Adam only
+    beta2: float = 0.999  # Adam only
+    optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's), for both G and D
+    n_critic: int | None = None  # D steps per G step; None: the loss's default (wgan, wgan-gp 5, else 1)
     seed: int = 0
     ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off
     checkpoint_every: int | None = None  # steps; the last checkpoint is always kept
@@ -82,7 +104,10 @@ class TrainConfig:
             eval_every=self.eval_every,
             eval_per_class=self.eval_per_class,
             threads=self.threads,
+            n_critic=self.n_critic,
         )
+        if self.optimizer not in OPTIMIZERS:
+            raise CondganError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.best_metric not in BEST_METRICS:
             raise CondganError(f"train.best_metric must be one of {', '.join(BEST_METRICS)}, got {self.best_metric!r}")
         if self.ema is not None and not 0 < self.ema < 1:
@@ -92,12 +117,53 @@ class TrainConfig:
                 raise CondganError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """Training options after defaults: what the trainer actually does."""
+
+    clip: float | None  # weight-clipping bound, or None
+    gp_weight: float  # 0: no gradient penalty
+    aux_weight: float  # 0: no ACGAN class loss
+    n_critic: int  # D steps per G step
+    d_norm: str  # batch | layer | none
+
+
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        self.recipe()  # refuse conflicting combinations when the config is made, not mid-run
+
+    def recipe(self) -> Recipe:
+        """The loss options resolved against the loss's defaults; wrong combinations refused."""
+        loss, lc = LOSSES.get(self.loss.name), self.loss
+        gp_weight = lc.gp_weight if lc.gp_weight is not None else loss.gp_weight
+        if lc.clip is not None and not loss.wasserstein:
+            raise CondganError(f"loss.clip (weight clipping) needs a Wasserstein critic, but loss is {lc.name!r}; "
+                               "use loss wgan, or drop loss.clip")  # fmt: skip
+        clip = lc.clip if lc.clip is not None else loss.clip
+        if clip and gp_weight:
+            raise CondganError(f"loss.clip={clip} and a gradient penalty (gp_weight={gp_weight}) both bound the "
+                               "critic; choose one: loss wgan clips, loss wgan-gp penalises")  # fmt: skip
+        if gp_weight and self.model.d_norm == "batch":
+            raise CondganError(f"model.d_norm=batch conflicts with the gradient penalty of loss {lc.name!r}: "
+                               "the penalty is per sample, BatchNorm mixes samples; use layer or none")  # fmt: skip
+        if lc.aux_weight is not None and self.model.d_cond != "acgan":
+            raise CondganError(f"loss.aux_weight applies only to model.d_cond=acgan, not {self.model.d_cond!r}")
+        d_norm = self.model.d_norm or MODELS.get(self.model.name).d_norm
+        if gp_weight and d_norm == "batch":
+            d_norm = "layer"  # the family default; an explicit batch was refused above
+        return Recipe(
+            clip=clip,
+            gp_weight=gp_weight,
+            aux_weight=(lc.aux_weight or 1.0) if self.model.d_cond == "acgan" else 0.0,
+            n_critic=self.train.n_critic or loss.n_critic,
+            d_norm=d_norm,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -2,19 +2,22 @@
 
 G: concat(z, y) -> linear "1x1 -> s0 x s0" projection -> k transposed convs (x2 each,
 BatchNorm + ReLU) -> tanh, centre-cropped to img_size when img_size is not s0 * 2^k.
-D: image ++ label maps -> k strided convs (LeakyReLU 0.2, BatchNorm after the first) ->
-flatten -> linear logit. num_classes=0 is the unconditional DCGAN, same code.
+D: image ++ label maps -> k strided convs (LeakyReLU 0.2, a norm after the first) ->
+flatten -> head (logit; plus projection or class logits). num_classes=0 is the
+unconditional DCGAN, same code. Where the label enters is chosen by `cond` (conditioning.py).
 """
 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from condgan.models.conditioning import OneHot, as_maps
-from condgan.models.init import dcgan_init_
+from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput, as_maps, make_norm
+from condgan.models.init import dcgan_init_, spectral_norm_
 
 MIN_SIZE, MAX_SIZE = 8, 64
 
@@ -32,31 +35,31 @@ def _channels(width: int, stage: int, stages: int) -> int:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 64):
+    def __init__(self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 64,
+                 cond: str = "concat"):  # fmt: skip
         super().__init__()
         self.config = dict(z_dim=z_dim, num_classes=num_classes, img_channels=img_channels,
-                           img_size=img_size, width=width)  # fmt: skip
+                           img_size=img_size, width=width, cond=cond)  # fmt: skip
         self.z_dim, self.num_classes, self.img_size = z_dim, num_classes, img_size
         k = num_stages(img_size)
         self.s0, self.c0 = math.ceil(img_size / 2**k), _channels(width, 0, k)
-        self.cond = OneHot(num_classes)
-        self.project = nn.Sequential(
-            nn.Linear(z_dim + self.cond.dim, self.c0 * self.s0 * self.s0, bias=False),
-            nn.BatchNorm1d(self.c0 * self.s0 * self.s0),
-            nn.ReLU(),
-        )
-        layers: list[nn.Module] = []
-        for i in range(k - 1):
-            c_in, c_out = _channels(width, i, k), _channels(width, i + 1, k)
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-        layers += [nn.ConvTranspose2d(_channels(width, k - 1, k), img_channels, 4, 2, 1), nn.Tanh()]
-        self.upsample = nn.Sequential(*layers)
+        spec = G_CONDITIONING.get(cond)
+        self.cond = spec.encoder(num_classes)
+        self.project = nn.Linear(z_dim + self.cond.dim, self.c0 * self.s0 * self.s0, bias=False)
+        self.project_norm = spec.norm(self.c0 * self.s0 * self.s0, num_classes, spatial=False)
+        chans = [_channels(width, i, k) for i in range(k)]
+        self.convs = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in pairwise(chans))
+        self.norms = nn.ModuleList(spec.norm(c, num_classes, spatial=True) for c in chans[1:])
+        self.to_image = nn.ConvTranspose2d(chans[-1], img_channels, 4, 2, 1)
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """z: (N, z_dim), y: (N,) int64 -> x: (N, C, img_size, img_size) in [-1, 1]."""
-        h = self.project(torch.cat([z, self.cond(y, z)], dim=1))
-        x = self.upsample(h.view(-1, self.c0, self.s0, self.s0))
+        h = F.relu(self.project_norm(self.project(torch.cat([z, self.cond(y, z)], dim=1)), y))
+        h = h.view(-1, self.c0, self.s0, self.s0)
+        for conv, norm in zip(self.convs, self.norms):
+            h = F.relu(norm(conv(h), y))
+        x = torch.tanh(self.to_image(h))
         if x.shape[-1] != self.img_size:  # s0 * 2^k overshoots: centre-crop
             off = (x.shape[-1] - self.img_size) // 2
             x = x[..., off : off + self.img_size, off : off + self.img_size]
@@ -64,25 +67,31 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, num_classes: int, img_channels: int, img_size: int, width: int = 64):
+    """`norm` follows every conv but the first (DCGAN: none on D's input layer)."""
+
+    def __init__(self, num_classes: int, img_channels: int, img_size: int, width: int = 64,
+                 cond: str = "concat", norm: str = "batch", spectral_norm: bool = False):  # fmt: skip
         super().__init__()
         k = num_stages(img_size)
-        self.cond = OneHot(num_classes)
+        spec = D_CONDITIONING.get(cond)
+        self.cond = spec.encoder(num_classes)
         layers: list[nn.Module] = []
         c_in, size = img_channels + self.cond.dim, img_size
         for i in range(k):
             c_out = _channels(width, k - 1 - i, k)
-            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=i == 0))
-            if i > 0:  # DCGAN: no BatchNorm on D's input layer
-                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=i == 0 or norm == "none"))
+            if i > 0:
+                layers.append(make_norm(norm, c_out, spatial=True))
             layers.append(nn.LeakyReLU(0.2))
             c_in, size = c_out, size // 2
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c_in * size * size, 1)
+        self.head = spec.head(c_in * size * size, c_in, num_classes)
         dcgan_init_(self)
+        if spectral_norm:
+            spectral_norm_(self)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (N, C, H, W) in [-1, 1], y: (N,) int64 -> logits (N,)."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOutput:
+        """x: (N, C, H, W) in [-1, 1], y: (N,) int64 -> DOutput(logits (N,), class logits or None)."""
         cond = as_maps(self.cond(y, x), x.shape[-2], x.shape[-1])
         h = self.features(torch.cat([x, cond], dim=1))
-        return self.head(h.flatten(1)).squeeze(1)
+        return self.head(h.flatten(1), h.sum(dim=(2, 3)), y)  # sum pooling, as in SNGAN's projection D

@@ -13,48 +13,58 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from condgan.models.conditioning import OneHot
-from condgan.models.init import dcgan_init_
+from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput, make_norm
+from condgan.models.init import dcgan_init_, spectral_norm_
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 256):
+    def __init__(self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 256,
+                 cond: str = "concat"):  # fmt: skip
         super().__init__()
         self.config = dict(z_dim=z_dim, num_classes=num_classes, img_channels=img_channels,
-                           img_size=img_size, width=width)  # fmt: skip
+                           img_size=img_size, width=width, cond=cond)  # fmt: skip
         self.z_dim, self.num_classes = z_dim, num_classes
         self.out_shape = (img_channels, img_size, img_size)
-        self.cond = OneHot(num_classes)
+        spec = G_CONDITIONING.get(cond)
+        self.cond = spec.encoder(num_classes)
         dims = [z_dim + self.cond.dim, width, 2 * width, 4 * width]
-        layers: list[nn.Module] = []
-        for d_in, d_out in pairwise(dims):
-            layers += [nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out), nn.LeakyReLU(0.2)]
-        layers += [nn.Linear(dims[-1], img_channels * img_size * img_size), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
+        self.norms = nn.ModuleList(spec.norm(d, num_classes, spatial=False) for d in dims[1:])
+        self.to_image = nn.Linear(dims[-1], img_channels * img_size * img_size)
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """z: (N, z_dim), y: (N,) int64 -> x: (N, C, H, W) in [-1, 1]."""
         h = torch.cat([z, self.cond(y, z)], dim=1)
-        return self.net(h).view(-1, *self.out_shape)
+        for linear, norm in zip(self.linears, self.norms):
+            h = F.leaky_relu(norm(linear(h), y), 0.2)
+        return torch.tanh(self.to_image(h)).view(-1, *self.out_shape)
 
 
 class MLPDiscriminator(nn.Module):
     def __init__(self, num_classes: int, img_channels: int, img_size: int, width: int = 256,
+                 cond: str = "concat", norm: str = "none", spectral_norm: bool = False,
                  dropout: float = 0.3):  # fmt: skip
         super().__init__()
-        self.cond = OneHot(num_classes)
+        spec = D_CONDITIONING.get(cond)
+        self.cond = spec.encoder(num_classes)
         d_in = img_channels * img_size * img_size + self.cond.dim
-        self.net = nn.Sequential(
-            nn.Linear(d_in, 2 * width), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-            nn.Linear(2 * width, width), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-            nn.Linear(width, 1),
+        self.features = nn.Sequential(
+            nn.Linear(d_in, 2 * width), make_norm(norm, 2 * width, spatial=False), nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
+            nn.Linear(2 * width, width), make_norm(norm, width, spatial=False), nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
         )  # fmt: skip
+        self.head = spec.head(width, width, num_classes)
         dcgan_init_(self)
+        if spectral_norm:
+            spectral_norm_(self)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (N, C, H, W) in [-1, 1], y: (N,) int64 -> logits (N,)."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOutput:
+        """x: (N, C, H, W) in [-1, 1], y: (N,) int64 -> DOutput(logits (N,), class logits or None)."""
         h = x.flatten(1)
-        return self.net(torch.cat([h, self.cond(y, h)], dim=1)).squeeze(1)
+        h = self.features(torch.cat([h, self.cond(y, h)], dim=1))
+        return self.head(h, h, y)

@@ -5,29 +5,50 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from condgan.losses import GANLoss
+from condgan.config import Recipe
+from condgan.losses import GANLoss, aux_classifier_loss, clip_weights_, gradient_penalty
 
 
-def d_step(D: nn.Module, opt_D: torch.optim.Optimizer, loss: GANLoss, x_real: torch.Tensor,
-           x_fake: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:  # fmt: skip
+def _mean_score(logits: torch.Tensor, loss: GANLoss) -> torch.Tensor:
+    """What D says on average: a probability for BCE, the raw score for critics and margins."""
+    logits = logits.detach().float()
+    return (torch.sigmoid(logits) if loss.probability else logits).mean()
+
+
+def d_step(D: nn.Module, opt_D: torch.optim.Optimizer, loss: GANLoss, recipe: Recipe, x_real: torch.Tensor,
+           x_fake: torch.Tensor, y: torch.Tensor | None, alpha: torch.Tensor | None = None,
+           ) -> dict[str, torch.Tensor]:  # fmt: skip
     """Update D on a real and a (detached) fake batch carrying the same labels.
 
     Real and fake go through D separately so BatchNorm sees pure batches (DCGAN practice).
-    Returns detached scalars: d_loss, D(x) and D(G(z)) as mean probabilities.
+    alpha: (N,) interpolation weights for the gradient penalty (when recipe.gp_weight > 0).
+    Returns detached scalars: d_loss, D(x) and D(G(z)) (see `_mean_score`), and the penalty terms.
     """
-    d_real, d_fake = D(x_real, y), D(x_fake.detach(), y)
-    d_loss = loss.d(d_real, d_fake)
+    out_real, out_fake = D(x_real, y), D(x_fake.detach(), y)
+    d_loss = loss.d(out_real.logits, out_fake.logits)
+    stats: dict[str, torch.Tensor] = {}
+    if recipe.gp_weight:
+        gp = gradient_penalty(D, x_real, x_fake, y, alpha)
+        d_loss = d_loss + recipe.gp_weight * gp
+        stats["gp"] = gp.detach()
+    if recipe.aux_weight:
+        aux = aux_classifier_loss(out_real.class_logits, y) + aux_classifier_loss(out_fake.class_logits, y)
+        d_loss = d_loss + recipe.aux_weight * aux
+        stats["d_aux"] = aux.detach()
     opt_D.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_D.step()
+    if recipe.clip:
+        clip_weights_(D, recipe.clip)
     return {
         "d_loss": d_loss.detach(),
-        "D(x)": torch.sigmoid(d_real.detach()).mean(),
-        "D(G(z))": torch.sigmoid(d_fake.detach()).mean(),
+        "D(x)": _mean_score(out_real.logits, loss),
+        "D(G(z))": _mean_score(out_fake.logits, loss),
+        **stats,
     }
 
 
-def g_step(D: nn.Module, opt_G: torch.optim.Optimizer, loss: GANLoss, x_fake: torch.Tensor,
+def g_step(D: nn.Module, opt_G: torch.optim.Optimizer, loss: GANLoss, recipe: Recipe, x_fake: torch.Tensor,
            y: torch.Tensor | None) -> dict[str, torch.Tensor]:  # fmt: skip
     """Update G through the just-updated D, reusing the fake batch's graph (one G forward).
 
@@ -35,7 +56,10 @@ def g_step(D: nn.Module, opt_G: torch.optim.Optimizer, loss: GANLoss, x_fake: to
     """
     D.requires_grad_(False)
     try:
-        g_loss = loss.g(D(x_fake, y))
+        out = D(x_fake, y)
+        g_loss = loss.g(out.logits)
+        if recipe.aux_weight:
+            g_loss = g_loss + recipe.aux_weight * aux_classifier_loss(out.class_logits, y)
         opt_G.zero_grad(set_to_none=True)
         g_loss.backward()
     finally:

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 import yaml
+from torch import nn
 from tqdm import tqdm
 
 from condgan.config import Config
@@ -17,6 +18,7 @@ from condgan.images import make_grid, save_png, to_uint8
 from condgan.losses import LOSSES
 from condgan.models import build_models
 from condgan.models.storage import atomic_write, save_generator
+from condgan.optim import OPTIMIZERS
 from condgan.sampling import class_grid, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.ema import make_ema, update_ema_
@@ -52,23 +54,19 @@ class Trainer:
             self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
                                           t.best_metric, seed=t.seed)  # fmt: skip
         torch.manual_seed(t.seed)
-        self.G, self.D = build_models(
-            config.model.name,
-            z_dim=config.model.z_dim,
-            num_classes=len(data.class_names),
-            img_channels=data.images.shape[1],
-            img_size=data.images.shape[-1],
-            width=config.model.width,
-        )
+        self.recipe = config.recipe()
+        self.G, self.D = build_for(config, len(data.class_names), data.images.shape[1], data.images.shape[-1])
         self.G_ema = make_ema(self.G) if t.ema else None
         self.loss = LOSSES.get(config.loss.name)
-        betas = (t.beta1, t.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=betas)
+        make_optimizer, betas = OPTIMIZERS[t.optimizer], (t.beta1, t.beta2)
+        self.opt_G = make_optimizer(self.G.parameters(), t.lr_g, betas)
+        self.opt_D = make_optimizer(self.D.parameters(), t.lr_d, betas)
         self.noise_gen = torch.Generator().manual_seed(t.seed + 1)
         self.fixed_z = noise(GRID_COLUMNS, config.model.z_dim, seed=t.seed + 2)
         self.step = 0
-        self.total_steps = t.steps or (t.epochs or 1) * self.batches.steps_per_epoch
+        # An epoch is one pass over the data; with n_critic > 1 it holds fewer G steps.
+        self.steps_per_epoch = max(1, self.batches.steps_per_epoch // self.recipe.n_critic)
+        self.total_steps = t.steps or (t.epochs or 1) * self.steps_per_epoch
         self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
         self.best: float | None = None  # best value of train.best_metric so far
         self._prepare_run_dir(resume)
@@ -131,12 +129,18 @@ class Trainer:
 
     # --- training ----------------------------------------------------------------------
     def train_step(self) -> None:
-        x_real, y = self.batches(self.step)
-        y = y if self.G.num_classes else None
-        z = torch.randn(len(x_real), self.G.z_dim, generator=self.noise_gen)
-        x_fake = self.G(z, y)
-        stats = d_step(self.D, self.opt_D, self.loss, x_real, x_fake, y)
-        stats |= g_step(self.D, self.opt_G, self.loss, x_fake, y)
+        """n_critic D steps, each on a fresh real and fake batch, then one G step that reuses
+        the last fake batch's graph."""
+        n = self.recipe.n_critic
+        for i in range(n):
+            x_real, y = self.batches(self.step * n + i)
+            y = y if self.G.num_classes else None
+            z = torch.randn(len(x_real), self.G.z_dim, generator=self.noise_gen)
+            with torch.set_grad_enabled(i == n - 1):  # only the last fake batch trains G
+                x_fake = self.G(z, y)
+            alpha = torch.rand(len(x_real), generator=self.noise_gen) if self.recipe.gp_weight else None
+            stats = d_step(self.D, self.opt_D, self.loss, self.recipe, x_real, x_fake, y, alpha)
+        stats |= g_step(self.D, self.opt_G, self.loss, self.recipe, x_fake, y)
         if self.G_ema is not None:
             update_ema_(self.G_ema, self.G, self.config.train.ema)
         self.log.add(stats)
@@ -153,12 +157,12 @@ class Trainer:
                 bar.update()
                 step = self.step
                 if step % t.log_every == 0 or step == self.total_steps:
-                    row = self.log.flush(step, epoch=round(step / self.batches.steps_per_epoch, 3))
+                    row = self.log.flush(step, epoch=round(step / self.steps_per_epoch, 3))
                     bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))")})
                 if t.eval_every and step % t.eval_every == 0:
                     self.evaluate()
                 periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
-                if periodic or step % self.batches.steps_per_epoch == 0:
+                if periodic or step % self.steps_per_epoch == 0:
                     self.save_checkpoint(periodic=periodic)
                     self.save_grid()
         self.finish()
@@ -185,6 +189,14 @@ class Trainer:
         self.save_checkpoint()
         self.save_grid()
         save_generator(self.G_sample, self.run_dir / "generator", self.class_names)
+
+
+def build_for(config: Config, num_classes: int, img_channels: int, img_size: int) -> tuple[nn.Module, nn.Module]:
+    """The (G, D) pair a config describes, for data of this shape."""
+    m = config.model
+    return build_models(m.name, z_dim=m.z_dim, num_classes=num_classes, img_channels=img_channels,
+                        img_size=img_size, width=m.width, g_cond=m.g_cond, d_cond=m.d_cond,
+                        d_norm=config.recipe().d_norm, spectral_norm=m.spectral_norm)  # fmt: skip
 
 
 def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:

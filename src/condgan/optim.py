@@ -1,0 +1,23 @@
+"""Optimizers by name, built the same way for G and D."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+
+Params = Iterable[torch.nn.Parameter]
+
+
+def _adam(params: Params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def _rmsprop(params: Params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    return torch.optim.RMSprop(params, lr=lr)  # WGAN: no momentum (it destabilised the critic)
+
+
+OPTIMIZERS: dict[str, Callable[[Params, float, tuple[float, float]], torch.optim.Optimizer]] = {
+    "adam": _adam,
+    "rmsprop": _rmsprop,
+}
