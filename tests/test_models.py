@@ -3,7 +3,7 @@ import torch
 
 from condgan.errors import CondganError
 from condgan.models import MODELS, build_models
-from condgan.models.conditioning import ConditionalBatchNorm
+from condgan.models.conditioning import ConditionalBatchNorm, ConditionedConv2d, as_maps
 from condgan.models.dcgan import num_stages
 
 
@@ -136,3 +136,12 @@ def test_non_concat_conditioning_needs_labels():
         build_models("dcgan", z_dim=8, num_classes=10, img_channels=1, img_size=16, d_cond="acgan")
     with pytest.raises(CondganError, match=r"model.g_cond=cbn needs class labels"):
         build_models("cdcgan", z_dim=8, num_classes=0, img_channels=1, img_size=16, g_cond="cbn")
+
+
+@pytest.mark.parametrize("size", [7, 16, 28])
+@pytest.mark.parametrize("cond_dim", [0, 3])
+def test_conditioned_conv_equals_concatenated_label_maps(size, cond_dim):
+    layer = ConditionedConv2d(2, cond_dim, 5, bias=True)
+    x, cond = torch.randn(4, 2, size, size), torch.randn(4, cond_dim)
+    expected = layer.conv(torch.cat([x, as_maps(cond, size, size)], dim=1))
+    torch.testing.assert_close(layer(x, cond), expected, rtol=1e-5, atol=1e-5)

@@ -44,6 +44,7 @@ def _train_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
 def cmd_train(args: argparse.Namespace) -> None:
     from condgan.config import Config, load_config, merge, read_yaml
     from condgan.train import Trainer
+    from condgan.train.distributed import broadcast_from_main, init_from_env
 
     overrides = _train_overrides(args)
     if args.resume:
@@ -57,13 +58,17 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = Config.from_dict(values)
     else:
         config = load_config(args.config, overrides)
+    info = init_from_env()  # under torchrun: join the group before naming the run
     name = f"{config.data.dataset}-{config.model.name}"  # the preset's name for the bundled presets
-    run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stamp = broadcast_from_main(time.strftime("%Y%m%d-%H%M%S"), info)  # every rank writes to one run dir
+    run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{stamp}"
     trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress)
-    print(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps -> {run_dir}")
+    say = print if info.is_main else (lambda *a: None)
+    ranks = f" on {info.world_size} processes" if info.enabled else ""
+    say(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps{ranks} -> {run_dir}")
     trainer.fit()
     label = "--label 7 " if trainer.G.num_classes else ""
-    print(f"done: {run_dir}\nsample with: condgan sample {run_dir} {label}--n 64 --out samples.png")
+    say(f"done: {run_dir}\nsample with: condgan sample {run_dir} {label}--n 64 --out samples.png")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:

@@ -23,6 +23,7 @@ from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
 from condgan.optim import OPTIMIZERS
 
 DEFAULT_PRESET = "mnist-cdcgan"
+PRECISIONS = ("auto", "bf16", "fp32")
 BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
 
 
@@ -87,7 +88,12 @@ class TrainConfig:
     eval_per_class: int = 200  # generated images per class in those evaluations
     best_metric: str = "fid"  # fid | intra_fid | cond_acc: picks checkpoints/best.pt
     log_every: int = 100  # steps between metrics.jsonl lines (the only host syncs)
-    threads: int | None = None  # torch intra-op threads; None: torch's default
+    threads: int | None = None  # torch intra-op threads; None: torch's default (one per physical core)
+    device: str = "auto"  # auto (a GPU when there is one) | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16 autocast where the hardware has bf16) | bf16 | fp32
+    channels_last: bool = False  # NHWC memory format for conv models (cuDNN likes it; slower with bf16 on CPU)
+    compile: bool = False  # torch.compile G and D (measured slower on CPU: opt-in)
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not each shard's
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.steps is not None:
@@ -106,6 +112,8 @@ class TrainConfig:
             threads=self.threads,
             n_critic=self.n_critic,
         )
+        if self.precision not in PRECISIONS:
+            raise CondganError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.optimizer not in OPTIMIZERS:
             raise CondganError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.best_metric not in BEST_METRICS:

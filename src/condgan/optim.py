@@ -10,11 +10,11 @@ Params = Iterable[torch.nn.Parameter]
 
 
 def _adam(params: Params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr, betas=betas)
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)  # one kernel for all tensors (CPU and CUDA)
 
 
 def _rmsprop(params: Params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
-    return torch.optim.RMSprop(params, lr=lr)  # WGAN: no momentum (it destabilised the critic)
+    return torch.optim.RMSprop(params, lr=lr, foreach=True)  # WGAN: no momentum (it destabilised the critic)
 
 
 OPTIMIZERS: dict[str, Callable[[Params, float, tuple[float, float]], torch.optim.Optimizer]] = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+CONTIGUOUS = torch.contiguous_format
+
 
 def to_signed_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 0-255 -> float32 in [-1, 1] (the range of G's tanh output)."""
@@ -18,10 +20,12 @@ class ShuffledBatches:
     batch of an epoch is dropped.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int):
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int,
+                 device: torch.device | str = "cpu", memory_format: torch.memory_format = CONTIGUOUS):  # fmt: skip
         if batch_size > len(labels):
             raise ValueError(f"batch size {batch_size} exceeds the dataset size {len(labels)}")
-        self.images, self.labels = images, labels
+        self.images, self.labels = images.to(device), labels.to(device)  # uint8 on the device: 1/4 of float
+        self.device, self.memory_format = torch.device(device), memory_format
         self.batch_size, self.seed = batch_size, seed
         self.steps_per_epoch = len(labels) // batch_size
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
@@ -35,5 +39,6 @@ class ShuffledBatches:
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, C, H, W) float32 in [-1, 1]; y: (B,) int64."""
         epoch, i = divmod(step, self.steps_per_epoch)
-        idx = self._permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size]
-        return to_signed_unit(self.images[idx]), self.labels[idx]
+        idx = self._permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size].to(self.device)
+        x = to_signed_unit(self.images[idx])
+        return x.contiguous(memory_format=self.memory_format), self.labels[idx]

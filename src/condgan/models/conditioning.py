@@ -84,6 +84,33 @@ def as_maps(cond: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return cond[:, :, None, None].expand(-1, -1, height, width)
 
 
+class ConditionedConv2d(nn.Module):
+    """conv(cat(x, as_maps(cond))) without ever building the K constant maps.
+
+    The condition channels are constant, so their contribution is linear in cond: the
+    response R_j of a map of ones in channel j (borders included) is computed once per call
+    for the K channels, and cond @ R is added to conv(x). The same weights and outputs as
+    the concatenation, at 1/(1 + K/C) of the first layer's cost.
+    """
+
+    def __init__(self, img_channels: int, cond_dim: int, out_channels: int, bias: bool) -> None:
+        super().__init__()
+        self.img_channels, self.cond_dim = img_channels, cond_dim
+        self.conv = nn.Conv2d(img_channels + cond_dim, out_channels, 4, 2, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x: (N, C, H, W), cond: (N, K) -> (N, out_channels, H/2, W/2)."""
+        w, c = self.conv.weight, self.img_channels
+        h = F.conv2d(x, w[:, :c], self.conv.bias, stride=2, padding=1)
+        if self.cond_dim == 0:
+            return h
+        k, out = self.cond_dim, w.shape[0]
+        ones = x.new_ones(1, k, x.shape[-2], x.shape[-1])
+        w_cond = w[:, c:].transpose(0, 1).reshape(k * out, 1, *w.shape[2:])  # one group per condition channel
+        response = F.conv2d(ones, w_cond, stride=2, padding=1, groups=k).view(k, -1)  # (K, out * H' * W')
+        return h + (cond.to(response.dtype) @ response).view_as(h)
+
+
 # --- normalisation layers that may read the label: forward(h, y) -------------------------
 class Norm(nn.Module):
     """A label-blind norm (BatchNorm, LayerNorm or none) behind the (h, y) signature."""

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput, as_maps, make_norm
+from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, ConditionedConv2d, DOutput, make_norm
 from condgan.models.init import dcgan_init_, spectral_norm_
 
 MIN_SIZE, MAX_SIZE = 8, 64
@@ -75,14 +75,13 @@ class DCGANDiscriminator(nn.Module):
         k = num_stages(img_size)
         spec = D_CONDITIONING.get(cond)
         self.cond = spec.encoder(num_classes)
-        layers: list[nn.Module] = []
-        c_in, size = img_channels + self.cond.dim, img_size
-        for i in range(k):
+        c_in, size = _channels(width, k - 1, k), img_size // 2
+        self.stem = ConditionedConv2d(img_channels, self.cond.dim, c_in, bias=True)
+        layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
+        for i in range(1, k):
             c_out = _channels(width, k - 1 - i, k)
-            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=i == 0 or norm == "none"))
-            if i > 0:
-                layers.append(make_norm(norm, c_out, spatial=True))
-            layers.append(nn.LeakyReLU(0.2))
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), make_norm(norm, c_out, spatial=True),
+                       nn.LeakyReLU(0.2)]  # fmt: skip
             c_in, size = c_out, size // 2
         self.features = nn.Sequential(*layers)
         self.head = spec.head(c_in * size * size, c_in, num_classes)
@@ -92,6 +91,5 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOutput:
         """x: (N, C, H, W) in [-1, 1], y: (N,) int64 -> DOutput(logits (N,), class logits or None)."""
-        cond = as_maps(self.cond(y, x), x.shape[-2], x.shape[-1])
-        h = self.features(torch.cat([x, cond], dim=1))
+        h = self.features(self.stem(x, self.cond(y, x)))  # the label maps enter the first conv
         return self.head(h.flatten(1), h.sum(dim=(2, 3)), y)  # sum pooling, as in SNGAN's projection D

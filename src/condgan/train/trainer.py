@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,18 @@ from condgan.models.storage import atomic_write, save_generator
 from condgan.optim import OPTIMIZERS
 from condgan.sampling import class_grid, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
+from condgan.train.distributed import average_gradients_, barrier, convert_sync_batchnorm_, init_from_env
 from condgan.train.ema import make_ema, update_ema_
 from condgan.train.evaluation import PeriodicEval
+from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
 from condgan.train.logging import MetricsLog, plot_losses
-from condgan.train.steps import d_step, g_step
+from condgan.train.steps import Runtime, d_step, g_step
 
 GRID_COLUMNS = 8
 # What may differ between a run and its resumption: the length of training and bookkeeping.
-RESUMABLE_KEYS = {"epochs", "steps", "checkpoint_every", "log_every", "threads", "eval_every", "eval_per_class"}
+# Hardware and precision may change too: they change speed, not the algorithm.
+RESUMABLE_KEYS = {"epochs", "steps", "checkpoint_every", "log_every", "threads", "eval_every", "eval_per_class",
+                  "device", "precision", "channels_last", "compile", "sync_bn"}  # fmt: skip
 
 
 class Trainer:
@@ -40,28 +45,43 @@ class Trainer:
     """
 
     def __init__(self, config: Config, run_dir: Path | str, *, resume: bool = False, progress: bool = True):
-        self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        self.config, self.run_dir = config, Path(run_dir)
         t = config.train
+        self.dist = init_from_env()
+        self.progress = progress and self.dist.is_main
+        if t.batch_size % self.dist.world_size:
+            raise CondganError(f"train.batch_size {t.batch_size} must divide evenly over {self.dist.world_size} "
+                               "processes (it is the global batch)")  # fmt: skip
         if t.threads:
             torch.set_num_threads(t.threads)
         data = load_dataset(config.data.dataset, "train", config.data.data_dir)
         if t.batch_size > len(data):
             raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
         self.class_names = data.class_names
-        self.batches = ShuffledBatches(data.images, data.labels, t.batch_size, t.seed)
+        self.device = resolve_device(t.device, self.dist.local_rank)
+        self.runtime = Runtime(autocast_factory(self.device, use_bf16(t.precision, self.device)),
+                               partial(average_gradients_, info=self.dist))  # fmt: skip
         self.evaluator = None
         if t.eval_every:
             self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
                                           t.best_metric, seed=t.seed)  # fmt: skip
         torch.manual_seed(t.seed)
         self.recipe = config.recipe()
-        self.G, self.D = build_for(config, len(data.class_names), data.images.shape[1], data.images.shape[-1])
+        G, D = build_for(config, len(data.class_names), data.images.shape[1], data.images.shape[-1])
+        if self.dist.enabled and t.sync_bn:
+            G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
+        conv = any(p.dim() == 4 for p in D.parameters())
+        fmt = torch.channels_last if t.channels_last and conv else torch.contiguous_format
+        self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
+        self.batches = ShuffledBatches(data.images, data.labels, t.batch_size, t.seed, self.device, fmt)
+        # What the steps call: the same modules, or their compiled wrappers (opt-in, shared weights).
+        self.G_fwd, self.D_fwd = (torch.compile(G), torch.compile(D)) if t.compile else (G, D)
         self.G_ema = make_ema(self.G) if t.ema else None
         self.loss = LOSSES.get(config.loss.name)
         make_optimizer, betas = OPTIMIZERS[t.optimizer], (t.beta1, t.beta2)
         self.opt_G = make_optimizer(self.G.parameters(), t.lr_g, betas)
         self.opt_D = make_optimizer(self.D.parameters(), t.lr_d, betas)
-        self.noise_gen = torch.Generator().manual_seed(t.seed + 1)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.fixed_z = noise(GRID_COLUMNS, config.model.z_dim, seed=t.seed + 2)
         self.step = 0
         # An epoch is one pass over the data; with n_critic > 1 it holds fewer G steps.
@@ -81,9 +101,12 @@ class Trainer:
             state = load_checkpoint(self.checkpoint_path)
             _check_resumable(state["config"], self.config.to_dict(), self.checkpoint_path)
             self.load_state_dict(state)
-            self.log.truncate_after(self.step)
+            if self.dist.is_main:
+                self.log.truncate_after(self.step)
         elif self.checkpoint_path.exists():
             raise CondganError(f"{self.run_dir} already holds a run: pass --resume, or choose another --out")
+        if not self.dist.is_main:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
         atomic_write(self.run_dir / "config.yaml", lambda tmp: Path(tmp).write_text(text))
@@ -98,7 +121,8 @@ class Trainer:
             "opt_D": self.opt_D.state_dict(),
             **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
             **({"best": self.best} if self.best is not None else {}),
-            "rng": {"torch": torch.get_rng_state(), "noise": self.noise_gen.get_state()},
+            "rng": {"torch": torch.get_rng_state(), "noise": self.noise_gen.get_state(),
+                    **({"cuda": torch.cuda.get_rng_state(self.device)} if self.device.type == "cuda" else {})},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -111,6 +135,8 @@ class Trainer:
                 self.G_ema.load_state_dict(state["G_ema"])
             torch.set_rng_state(state["rng"]["torch"])
             self.noise_gen.set_state(state["rng"]["noise"])
+            if self.device.type == "cuda" and "cuda" in state["rng"]:
+                torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
             raise CondganError(f"checkpoint does not match this model: {str(err).splitlines()[0]}") from None
         self.step = int(state["step"])
@@ -131,16 +157,19 @@ class Trainer:
     def train_step(self) -> None:
         """n_critic D steps, each on a fresh real and fake batch, then one G step that reuses
         the last fake batch's graph."""
-        n = self.recipe.n_critic
+        n, shard, rt = self.recipe.n_critic, self.dist.shard, self.runtime
         for i in range(n):
-            x_real, y = self.batches(self.step * n + i)
-            y = y if self.G.num_classes else None
-            z = torch.randn(len(x_real), self.G.z_dim, generator=self.noise_gen)
-            with torch.set_grad_enabled(i == n - 1):  # only the last fake batch trains G
-                x_fake = self.G(z, y)
-            alpha = torch.rand(len(x_real), generator=self.noise_gen) if self.recipe.gp_weight else None
-            stats = d_step(self.D, self.opt_D, self.loss, self.recipe, x_real, x_fake, y, alpha)
-        stats |= g_step(self.D, self.opt_G, self.loss, self.recipe, x_fake, y)
+            x_real, y = self.batches(self.step * n + i)  # the global batch; this process keeps its shard
+            size = len(x_real)
+            x_real, y = shard(x_real), shard(y) if self.G.num_classes else None
+            z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
+            with torch.set_grad_enabled(i == n - 1), rt.autocast():  # only the last fake batch trains G
+                x_fake = self.G_fwd(z, y)
+            alpha = None
+            if self.recipe.gp_weight:
+                alpha = shard(torch.rand(size, generator=self.noise_gen, device=self.device))
+            stats = d_step(self.D_fwd, self.opt_D, self.loss, self.recipe, x_real, x_fake, y, alpha, rt)
+        stats |= g_step(self.D_fwd, self.opt_G, self.loss, self.recipe, x_fake, y, rt)
         if self.G_ema is not None:
             update_ema_(self.G_ema, self.G, self.config.train.ema)
         self.log.add(stats)
@@ -151,21 +180,24 @@ class Trainer:
         t = self.config.train
         bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.progress,
                    desc=self.run_dir.name, unit="step", dynamic_ncols=True)  # fmt: skip
+        main = self.dist.is_main  # only rank 0 writes; the others just train
         with bar:
             while self.step < self.total_steps:
                 self.train_step()
                 bar.update()
                 step = self.step
-                if step % t.log_every == 0 or step == self.total_steps:
+                if main and (step % t.log_every == 0 or step == self.total_steps):
                     row = self.log.flush(step, epoch=round(step / self.steps_per_epoch, 3))
                     bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))")})
-                if t.eval_every and step % t.eval_every == 0:
+                if main and t.eval_every and step % t.eval_every == 0:
                     self.evaluate()
                 periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
-                if periodic or step % self.steps_per_epoch == 0:
+                if main and (periodic or step % self.steps_per_epoch == 0):
                     self.save_checkpoint(periodic=periodic)
                     self.save_grid()
-        self.finish()
+        if main:
+            self.finish()
+        barrier(self.dist)  # nobody leaves before rank 0 has written the final files
         return self.run_dir
 
     def evaluate(self) -> dict[str, float]:
