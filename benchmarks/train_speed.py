@@ -6,8 +6,9 @@
 The reference is written the way the tutorials write it (PyTorch-GAN, the DCGAN tutorial):
 a Dataset returning one normalised float tensor per sample behind a shuffling DataLoader,
 a G update then separate D-real / D-fake losses, sigmoid + nn.BCELoss, `.item()` of every
-loss every step, fp32 eager, Adam with its defaults. Both train the same architecture (condgan's
-G and D classes, same width) on the same MNIST data at the same batch size. Rounds alternate
+loss every step, fp32 eager, Adam with its defaults, label maps concatenated to D's input.
+Both train the same architecture (condgan's G and D classes, same width and parameters) on
+the same MNIST data at the same batch size. Rounds alternate
 (reference, condgan, reference, ...) so machine noise hits both; the median of the rounds is used.
 
 Also printed: the model FLOPs of condgan's step (counted with torch's FlopCounterMode) per
@@ -20,6 +21,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -29,6 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from condgan.config import load_config, parse_assignment
 from condgan.data import load_dataset
+from condgan.models.conditioning import as_maps
 from condgan.sampling import sample
 from condgan.train import Trainer
 from condgan.train.trainer import build_for
@@ -70,6 +73,11 @@ def tutorial_steps(G: nn.Module, D: nn.Module, loader_iter, steps: int, z_dim: i
         g_loss.item(), d_loss.item()  # the tutorials print / record these every step
 
 
+def concat_stem(stem: nn.Module, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    """D's first layer as the tutorials write it: conv(cat(image, constant label maps))."""
+    return stem.conv(torch.cat([x, as_maps(cond, x.shape[-2], x.shape[-1])], dim=1))
+
+
 def endless(loader: DataLoader):
     while True:
         yield from loader
@@ -109,6 +117,8 @@ def bench(model: str, args: argparse.Namespace, data) -> dict[str, float]:
         trainer = Trainer(load_config(None, overrides), Path(tmp) / "run", progress=False)
         torch.manual_seed(0)
         G_ref, D_ref = build_for(trainer.config, 10, 1, 28)  # same architecture and width
+        if hasattr(D_ref, "stem"):  # the tutorials concatenate the label maps to the image
+            D_ref.stem.forward = partial(concat_stem, D_ref.stem)
         G_ref.opt = torch.optim.Adam(G_ref.parameters(), lr=2e-4, betas=(0.5, 0.999))
         D_ref.opt = torch.optim.Adam(D_ref.parameters(), lr=2e-4, betas=(0.5, 0.999))
         loader = DataLoader(TutorialMNIST(data.images, data.labels), batch_size=args.batch_size, shuffle=True,

@@ -23,7 +23,7 @@ def _train_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     flags: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "loss": {}, "train": {}}
     for section, key, value in (
         ("data", "dataset", args.dataset),
-        ("data", "data_dir", args.data_dir),
+        ("data", "data_dir", args.data_dir and str(Path(args.data_dir).resolve())),  # valid from any cwd
         ("model", "name", args.model),
         ("loss", "name", args.loss),
         ("train", "batch_size", args.batch_size),

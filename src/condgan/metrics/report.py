@@ -26,9 +26,13 @@ from condgan.samples_file import load_samples
 from condgan.sampling import class_grid_labels, sample
 
 
-def run_dataset(run_dir: Path) -> str | None:
+def run_data(run_dir: Path) -> tuple[str | None, str | None]:
+    """(dataset, data_dir) a run was trained on, from its config.yaml; (None, None) without one."""
     config = run_dir / "config.yaml"
-    return yaml.safe_load(config.read_text())["data"]["dataset"] if config.is_file() else None
+    if not config.is_file():
+        return None, None
+    data = yaml.safe_load(config.read_text())["data"]
+    return data["dataset"], data.get("data_dir")
 
 
 def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,7 +73,7 @@ def compute_metrics(classifier: DomainCNN, images: torch.Tensor, labels: torch.T
 def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
     """(images, labels, dataset name, report prefix) of a run directory or a samples file."""
     if source.is_dir():
-        dataset = dataset or run_dataset(source) or "mnist"
+        dataset = dataset or run_data(source)[0] or "mnist"
         G, class_names = load_generator(source)
         return (*generate(G, len(class_names), per_class, seed), dataset, report_prefix(source))
     if source.suffix == ".npz":
@@ -85,6 +89,8 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
              seed: int = 0, full: bool = True, inception_weights: str | Path | None = None) -> dict:  # fmt: skip
     """Measure a run or a samples .npz; writes the report files and returns the metrics."""
     source = Path(source)
+    if data_dir is None and source.is_dir() and (dataset is None or dataset == run_data(source)[0]):
+        data_dir = run_data(source)[1]  # where the run found its data
     images, labels, dataset, prefix = _load_source(source, dataset, per_class, seed)
     real = load_dataset(dataset, "test", data_dir)
     if images.shape[1:] != real.images.shape[1:]:

@@ -1,0 +1,124 @@
+"""Train every preset and write docs/results.md: one command reproduces the table.
+
+    python benchmarks/results.py --data-dir ../shared/datasets          # all presets, own dataset
+    python benchmarks/results.py --data-dir ../shared/datasets --cross  # also each on the other dataset
+    python benchmarks/results.py --presets mnist-wgan fashion-cdcgan    # a subset
+
+Each run trains through the real command line (`condgan train --config PRESET`), timed
+end to end, then `condgan eval RUN` scores 1,000 samples per class with condgan's domain
+classifier. Finished runs are kept under --runs and reused (delete one to redo it), so an
+interrupted table resumes where it stopped. Wall times are from this machine: compare
+them only within one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from condgan.config import load_config, preset_names
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHER = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
+COLUMNS = [("cond_acc", "cond. acc.", "{:.1%}"), ("worst_class_acc", "worst class", "{}"), ("fid", "FID", "{:.2f}"),
+           ("intra_fid", "intra-FID", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
+           ("train_s", "train time", "{}")]  # fmt: skip
+
+
+def condgan(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "condgan", *args], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"condgan {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result
+
+
+def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
+    """Train (unless done) and evaluate one preset on one dataset; returns the table row."""
+    run = args.runs / f"{preset}@{dataset}"
+    result_path = run / "results.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    if run.exists():
+        raise SystemExit(f"{run} holds an unfinished run: delete it to redo it")
+    flags = ["--config", preset, "--dataset", dataset, "--out", str(run), "--no-progress"]
+    if args.data_dir:
+        flags += ["--data-dir", str(args.data_dir)]
+    start = time.perf_counter()
+    condgan("train", *flags)
+    train_s = time.perf_counter() - start
+    condgan("eval", str(run), "--per-class", str(args.per_class), *(["--data-dir", str(args.data_dir)]
+            if args.data_dir else []))  # fmt: skip
+    metrics = json.loads((run / "eval.json").read_text())
+    names = json.loads((run / "generator" / "config.json").read_text())["class_names"]
+    per_class = metrics["per_class"]
+    worst = min(range(len(per_class)), key=per_class.__getitem__)
+    row = {"preset": preset, "dataset": dataset, "train_s": round(train_s)}
+    row |= {key: metrics[key] for key, _, _ in COLUMNS if key in metrics}
+    row["worst_class_acc"] = f"{per_class[worst]:.1%} ({names[worst]})"
+    result_path.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def describe(preset: str) -> str:
+    c = load_config(preset)
+    r = c.recipe()
+    parts = [c.model.name, c.loss.name, f"G {c.model.g_cond}", f"D {c.model.d_cond}", f"D norm {r.d_norm}"]
+    if c.model.spectral_norm:
+        parts.append("SN")
+    if r.n_critic > 1:
+        parts.append(f"n_critic {r.n_critic}")
+    parts.append(f"{c.train.optimizer} {c.train.lr_g:g}/{c.train.lr_d:g}")
+    if c.train.ema:
+        parts.append(f"EMA {c.train.ema}")
+    parts.append(f"{c.train.epochs} ep")
+    return ", ".join(parts)
+
+
+def table(rows: list[dict]) -> str:
+    head = "| preset | dataset | recipe | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    lines = [head, "|" + " --- |" * (len(COLUMNS) + 3)]
+    for row in rows:
+        cells = []
+        for key, _, fmt in COLUMNS:
+            value = row.get(key)
+            if key == "train_s":
+                cells.append(f"{value // 60} m {value % 60:02d} s")
+            else:
+                cells.append(fmt.format(value) if value is not None else "–")
+        name = f"`{row['preset']}`"
+        lines.append(f"| {name} | {row['dataset']} | {describe(row['preset'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="*", default=preset_names(), help="default: every preset")
+    parser.add_argument("--cross", action="store_true", help="also train each preset on the other dataset")
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get("CONDGAN_DATA_DIR"),
+                        help="where fashion-mnist lives (default: $CONDGAN_DATA_DIR)")  # fmt: skip
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "results", help="run directories")
+    parser.add_argument("--per-class", type=int, default=1000, help="evaluation samples per class")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
+    args = parser.parse_args()
+    rows = []
+    for preset in args.presets:
+        own = load_config(preset).data.dataset
+        for dataset in [own, OTHER[own]] if args.cross else [own]:
+            row = run_one(preset, dataset, args)
+            rows.append(row)
+            print(f"{preset} on {dataset}: {row['cond_acc']:.1%} acc, FID {row['fid']:.2f}, "
+                  f"intra-FID {row['intra_fid']:.2f}, recall {row['recall']:.3f}, {row['train_s']} s", flush=True)
+    rows.sort(key=lambda r: (r["dataset"], -r["cond_acc"]))
+    text = args.out.read_text() if args.out.is_file() else "# Results\n\n<!-- table -->\n<!-- /table -->\n"
+    start, end = text.index("<!-- table -->"), text.index("<!-- /table -->")
+    args.out.write_text(text[: start + len("<!-- table -->")] + "\n" + table(rows) + "\n" + text[end:])
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
