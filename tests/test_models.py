@@ -145,3 +145,18 @@ def test_conditioned_conv_equals_concatenated_label_maps(size, cond_dim):
     x, cond = torch.randn(4, 2, size, size), torch.randn(4, cond_dim)
     expected = layer.conv(torch.cat([x, as_maps(cond, size, size)], dim=1))
     torch.testing.assert_close(layer(x, cond), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cdcgan", "cgan-mlp"])
+@pytest.mark.parametrize("g_cond", ["concat", "embedding", "cbn"])
+def test_one_hot_vectors_act_as_labels_and_mix(name, g_cond):
+    G, _ = build_models(name, z_dim=8, num_classes=4, img_channels=1, img_size=16, width=8, g_cond=g_cond)
+    for m in G.modules():
+        if isinstance(m, ConditionalBatchNorm):
+            torch.nn.init.normal_(m.beta.weight)
+    G.eval()
+    z, y = torch.randn(3, 8), torch.tensor([0, 2, 3])
+    with torch.no_grad():
+        torch.testing.assert_close(G(z, torch.nn.functional.one_hot(y, 4).float()), G(z, y))
+        halfway = G(z[:1], torch.tensor([[0.5, 0.0, 0.5, 0.0]]))
+    assert halfway.shape == (1, 1, 16, 16)

@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from condgan.errors import CondganError
+from condgan.labels import resolve_label
 from condgan.models import build_models
-from condgan.sampling import class_grid, resolve_label, sample
+from condgan.sampling import class_grid, sample
 
 
 @pytest.fixture

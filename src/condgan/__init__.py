@@ -1,11 +1,28 @@
-"""condgan: conditional GANs that make the class you ask for."""
+"""condgan: conditional GANs that make the class you ask for.
 
-from condgan.config import Config, load_config
-from condgan.errors import CondganError
-from condgan.models import build_models
-from condgan.models.storage import load_generator
-from condgan.sampling import sample
-from condgan.train import Trainer
+The public names are imported on first use, so that light entry points (an ONNX-only
+server, `condgan --help`) do not pay for importing torch.
+"""
 
-__all__ = ["CondganError", "Config", "Trainer", "build_models", "load_config", "load_generator", "sample"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+_PUBLIC = {
+    "CondganError": "condgan.errors",
+    "Config": "condgan.config",
+    "load_config": "condgan.config",
+    "build_models": "condgan.models",
+    "load_generator": "condgan.models.storage",
+    "sample": "condgan.sampling",
+    "Trainer": "condgan.train",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'condgan' has no attribute {name!r}")

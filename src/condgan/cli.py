@@ -75,9 +75,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
     import torch
 
     from condgan.images import make_grid, save_png, to_uint8
+    from condgan.labels import resolve_label
     from condgan.models.storage import load_generator
     from condgan.samples_file import save_samples
-    from condgan.sampling import class_grid_labels, resolve_label, sample
+    from condgan.sampling import class_grid_labels, sample
 
     out = Path(args.out)
     if out.suffix not in FORMATS:
@@ -124,8 +125,41 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(compare_table(args.sources))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from condgan.export import export_onnx, parity
+    from condgan.models.storage import load_generator
+
+    out = Path(args.out)
+    if out.suffix != ".onnx":
+        raise CondganError(f"--out must end in .onnx, got '{out.name}'")
+    G, class_names = load_generator(args.run_dir)
+    export_onnx(G, class_names, out)
+    diff = parity(G, out)
+    print(f"wrote {out}; parity with PyTorch on 64 images: max abs diff {diff:.3g}")
+    if diff > 1e-4:
+        raise CondganError(f"ONNX output differs from PyTorch by {diff:.3g} (> 1e-4): do not use {out}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    try:
+        import uvicorn
+
+        from condgan.serve.app import create_app
+    except ImportError as err:
+        raise CondganError(f"{err.name} is not installed: pip install 'condgan[serve]'") from None
+    from condgan.serve.backends import OnnxBackend, TorchBackend
+
+    if (args.run_dir is None) == (args.onnx is None):
+        raise CondganError("give a RUN_DIR (PyTorch) or --onnx FILE (onnxruntime), not both or neither")
+    backend = OnnxBackend(args.onnx, args.threads) if args.onnx else TorchBackend(args.run_dir, args.threads)
+    app = create_app(backend, max_concurrent=args.max_concurrent)
+    print(f"serving {args.onnx or args.run_dir} ({backend.name}) on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                limit_concurrency=args.max_connections)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from condgan.config import DEFAULT_PRESET, preset_names
+    from condgan.presets import DEFAULT_PRESET, preset_names
 
     parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0].split(": ", 1)[1])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -177,6 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="print the saved evaluations of several runs side by side")
     cmp.add_argument("sources", nargs="+", metavar="RUN_DIR|SAMPLES.npz", help="evaluated runs or samples files")
     cmp.set_defaults(func=cmd_compare)
+
+    exp = sub.add_parser("export", help="export a run's generator to ONNX and check it against PyTorch")
+    exp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
+    exp.add_argument("--out", required=True, help="output .onnx file")
+    exp.set_defaults(func=cmd_export)
+
+    srv = sub.add_parser("serve", help="serve a generator: demo page and HTTP API ([serve] extra)")
+    srv.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory (PyTorch backend)")
+    srv.add_argument("--onnx", metavar="FILE", help="serve this ONNX export with onnxruntime instead")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    srv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    srv.add_argument("--threads", type=int, default=None, help="compute threads (default: the library's)")
+    srv.add_argument("--max-concurrent", type=int, default=2, help="generations running at once (default: 2)")
+    srv.add_argument("--max-connections", type=int, default=64,
+                     help="open connections before new ones get 503 (default: 64)")  # fmt: skip
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 

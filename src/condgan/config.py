@@ -21,8 +21,8 @@ from condgan.losses import LOSSES
 from condgan.models import MODELS
 from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
 from condgan.optim import OPTIMIZERS
+from condgan.presets import DEFAULT_PRESET, preset_names
 
-DEFAULT_PRESET = "mnist-cdcgan"
 PRECISIONS = ("auto", "bf16", "fp32")
 BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
 
@@ -237,11 +237,6 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def preset_names() -> list[str]:
-    folder = resources.files("condgan") / "configs"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def read_yaml(path: Path | str) -> dict[str, Any]:

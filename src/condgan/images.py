@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:  # torch is imported where it is used: the ONNX server runs without it
+    import torch
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
     """x: (N, C, H, W) in [-1, 1] -> (N, C, H, W) uint8 0-255 (the layout the metrics use)."""
+    import torch
+
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def quantize_array(x: np.ndarray) -> np.ndarray:
+    """numpy twin of `quantize`: [-1, 1] floats -> uint8 0-255, same rounding."""
+    return np.round((np.clip(x.astype(np.float32), -1, 1) + 1) * 127.5).astype(np.uint8)
+
+
+def hwc(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, C, H, W) -> (N, H, W) grey or (N, H, W, C) colour."""
+    x = images.transpose(0, 2, 3, 1)
+    return x[..., 0] if x.shape[-1] == 1 else x
 
 
 def to_hwc(images: torch.Tensor) -> np.ndarray:
     """uint8 (N, C, H, W) -> (N, H, W) for grey, (N, H, W, C) for colour: the samples-file layout."""
-    x = images.permute(0, 2, 3, 1).cpu().numpy()
-    return x[..., 0] if x.shape[-1] == 1 else x
+    return hwc(images.cpu().numpy())
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

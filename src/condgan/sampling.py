@@ -8,8 +8,6 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from condgan.errors import CondganError
-
 
 @contextmanager
 def eval_mode(G: nn.Module) -> Iterator[nn.Module]:
@@ -25,22 +23,6 @@ def eval_mode(G: nn.Module) -> Iterator[nn.Module]:
 def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
     """(n, z_dim) standard normal noise, a pure function of `seed`."""
     return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
-
-
-def resolve_label(label: str | int, class_names: list[str] | tuple[str, ...]) -> int:
-    """A class index or name -> index; anything else is refused naming the valid choices."""
-    if not class_names:
-        raise CondganError("this generator is unconditional: it takes no --label")
-    names = list(class_names)
-    text = str(label).strip()
-    if text in names:
-        return names.index(text)
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if 0 <= index < len(names):
-            return index
-        raise CondganError(f"label {index} out of range: this generator has classes 0..{len(names) - 1}")
-    raise CondganError(f"unknown label '{text}'; valid: 0..{len(names) - 1} or {', '.join(names)}")
 
 
 @torch.no_grad()

@@ -1,6 +1,10 @@
 """How a class label enters a network, as swappable modules (never `if method == ...` branches).
 
-Input encoders map labels y: (N,) int64 to a condition vector (N, dim) that is concatenated
+A condition y is either class labels (N,) int64 or condition vectors (N, K) float (one-hot
+rows, or soft ones: interpolating between two classes is a straight line between their
+rows). Every module accepts both; a label acts exactly as its one-hot row.
+
+Input encoders map y to a condition vector (N, dim) that is concatenated
 to G's noise or to D's input; `num_classes=0` gives dim 0, so the unconditional case runs
 through the same code (concatenating an empty tensor is a no-op).
 
@@ -39,6 +43,12 @@ def _need_labels(y: torch.Tensor | None) -> torch.Tensor:
     return y
 
 
+def lookup(table: nn.Embedding, y: torch.Tensor | None) -> torch.Tensor:
+    """Rows of `table` for labels (N,), or their mixture for condition vectors (N, K)."""
+    y = _need_labels(y)
+    return y.to(table.weight.dtype) @ table.weight if y.is_floating_point() else table(y)
+
+
 # --- input encoders: (y, like) -> (N, dim) ---------------------------------------------
 class NoCondition(nn.Module):
     """No label at the input (unconditional nets, and where the label enters elsewhere)."""
@@ -64,7 +74,8 @@ class OneHot(nn.Module):
         """y: (N,) int64 or None when dim == 0 -> (N, dim) with the dtype/device of `like`."""
         if self.dim == 0:
             return like.new_zeros(like.shape[0], 0)
-        return F.one_hot(_need_labels(y), self.dim).to(like.dtype)
+        y = _need_labels(y)
+        return (y if y.is_floating_point() else F.one_hot(y, self.dim)).to(like.dtype)
 
 
 class LearnedEmbedding(nn.Module):
@@ -76,7 +87,7 @@ class LearnedEmbedding(nn.Module):
         self.table = nn.Embedding(num_classes, EMBED_DIM)
 
     def forward(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-        return self.table(_need_labels(y)).to(like.dtype)
+        return lookup(self.table, y).to(like.dtype)
 
 
 def as_maps(cond: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -135,9 +146,8 @@ class ConditionalBatchNorm(nn.Module):
         nn.init.zeros_(self.beta.weight)
 
     def forward(self, h: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        y = _need_labels(y)
         shape = (-1, h.shape[1]) + (1,) * (h.dim() - 2)
-        return self.bn(h) * self.gamma(y).view(shape) + self.beta(y).view(shape)
+        return self.bn(h) * lookup(self.gamma, y).view(shape) + lookup(self.beta, y).view(shape)
 
 
 def make_norm(kind: str, num_features: int, *, spatial: bool) -> Norm:
@@ -174,7 +184,7 @@ class ProjectionHead(LinearHead):
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # N(0, 1) would swamp the logit at the start
 
     def forward(self, h_flat: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        logits = self.linear(h_flat).squeeze(1) + (self.embed(_need_labels(y)) * pooled).sum(1)
+        logits = self.linear(h_flat).squeeze(1) + (lookup(self.embed, y).to(pooled.dtype) * pooled).sum(1)
         return DOutput(logits)
 
 

@@ -1,0 +1,23 @@
+"""Class labels by index or name (no torch: the ONNX server uses it too)."""
+
+from __future__ import annotations
+
+from condgan.errors import CondganError
+
+__all__ = ["resolve_label"]
+
+
+def resolve_label(label: str | int, class_names: list[str] | tuple[str, ...]) -> int:
+    """A class index or name -> index; anything else is refused naming the valid choices."""
+    if not class_names:
+        raise CondganError("this generator is unconditional: it takes no --label")
+    names = list(class_names)
+    text = str(label).strip()
+    if text in names:
+        return names.index(text)
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < len(names):
+            return index
+        raise CondganError(f"label {index} out of range: this generator has classes 0..{len(names) - 1}")
+    raise CondganError(f"unknown label '{text}'; valid: 0..{len(names) - 1} or {', '.join(names)}")

@@ -1,0 +1,1 @@
+"""`condgan serve`: the HTTP API and demo page (the [serve] extra: FastAPI + uvicorn)."""

@@ -1,0 +1,77 @@
+"""Generators behind the server: a `generator/` folder (PyTorch) or an .onnx file (onnxruntime).
+
+Both take noise z (N, z_dim) float32 and conditions (N, K) float32 (one-hot rows, or their
+mixtures) and return images (N, C, H, W) in [-1, 1] as numpy arrays. The ONNX backend
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from condgan.errors import CondganError
+
+
+class Backend:
+    class_names: list[str]
+    z_dim: int
+    img_channels: int
+    img_size: int
+    name: str
+
+    def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TorchBackend(Backend):
+    name = "pytorch"
+
+    def __init__(self, folder: Path | str, threads: int | None = None) -> None:
+        import torch
+
+        from condgan.models.storage import load_generator
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.G, self.class_names = load_generator(folder)  # eval mode, CPU
+        cfg = self.G.config
+        self.z_dim, self.img_channels, self.img_size = cfg["z_dim"], cfg["img_channels"], cfg["img_size"]
+
+    def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            c = torch.from_numpy(condition) if condition is not None else None
+            return self.G(torch.from_numpy(z), c).float().numpy()
+
+
+class OnnxBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self, path: Path | str, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise CondganError("onnxruntime is not installed: pip install 'condgan[onnx]'") from None
+        path = Path(path)
+        if not path.is_file():
+            raise CondganError(f"ONNX file not found: {path}")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            meta = json.loads(self.session.get_modelmeta().custom_metadata_map["condgan"])
+        except (KeyError, ValueError) as err:
+            raise CondganError(f"{path} is not a condgan ONNX export ({err})") from None
+        except Exception as err:  # onnxruntime raises its own exception types for malformed files
+            raise CondganError(f"cannot load {path}: {str(err).splitlines()[0]}") from None
+        self.class_names = list(meta["class_names"])
+        self.z_dim, self.img_channels, self.img_size = meta["z_dim"], meta["img_channels"], meta["img_size"]
+
+    def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        feeds = {"z": z} if condition is None else {"z": z, "condition": condition}
+        return self.session.run(["image"], feeds)[0]

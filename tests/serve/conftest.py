@@ -1,0 +1,87 @@
+"""A tiny trained run, its ONNX export, and real `condgan serve` processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from condgan.config import load_config
+from condgan.train import Trainer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 30) -> tuple[int, str, bytes]:
+    """(status, content type, body) of a GET, 4xx/5xx included."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("Content-Type", ""), err.read()
+
+
+def error_of(url: str) -> tuple[int, str]:
+    status, kind, body = get(url)
+    assert kind.startswith("application/json"), (status, kind)
+    return status, json.loads(body)["error"]
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "condgan", "serve", *args, "--port", str(self.port)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"condgan serve exited: {self.process.stderr.read()}")
+            try:
+                if get(self.url + "/healthz", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("condgan serve did not start in 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("serve") / "run"
+    options = {"model": {"width": 8}, "train": {"epochs": None, "steps": 20, "batch_size": 16}}
+    Trainer(load_config(None, [options]), run, progress=False).fit()
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_run) -> Path:
+    out = tiny_run.parent / "g.onnx"
+    result = subprocess.run([sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "max abs diff" in result.stdout
+    return out
+
+
+@pytest.fixture(scope="session", params=["pytorch", "onnx"])
+def server(request, tiny_run, tiny_onnx) -> Iterator[Server]:
+    args = [str(tiny_run)] if request.param == "pytorch" else ["--onnx", str(tiny_onnx)]
+    srv = Server(*args)
+    yield srv
+    srv.stop()
