@@ -26,6 +26,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory):
     module fixtures see it too). CONDGAN_TEST_CACHE_DIR keeps trained classifiers across runs."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("CONDGAN_DATA_DIR", raising=False)
+        patch.delenv("CONDGAN_MIRROR", raising=False)
+        patch.setenv("CONDGAN_OFFLINE", "1")  # no test reaches the internet; download tests use 127.0.0.1
         patch.setenv("CONDGAN_CACHE_DIR", os.environ.get("CONDGAN_TEST_CACHE_DIR")
                      or str(tmp_path_factory.getbasetemp() / "cache"))  # fmt: skip
         yield

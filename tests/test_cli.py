@@ -1,6 +1,7 @@
 """The command line as a user runs it: real subprocesses, exit codes, one-line errors."""
 
 import gzip
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,9 @@ from tests.conftest import TINY
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "condgan" / "data" / "bundled" / "mnist"
 
 
-def condgan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "condgan", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)  # fmt: skip
+def condgan(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "condgan", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def assert_user_error(result: subprocess.CompletedProcess, message: str) -> None:

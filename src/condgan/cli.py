@@ -16,16 +16,24 @@ from condgan.errors import CondganError
 FORMATS = (".png", ".npz")
 
 
+def _dataset_arg(name: str | None) -> str | None:
+    """A dataset name as given, or an image folder as an absolute path (valid from any cwd)."""
+    if name and ("/" in name or Path(name).is_dir()):
+        return str(Path(name).resolve())
+    return name
+
+
 def _train_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     """The command-line flags as config overlays, applied in order after the preset."""
     from condgan.config import parse_assignment
 
     flags: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "loss": {}, "train": {}}
     for section, key, value in (
-        ("data", "dataset", args.dataset),
+        ("data", "dataset", _dataset_arg(args.dataset)),
         ("data", "data_dir", args.data_dir and str(Path(args.data_dir).resolve())),  # valid from any cwd
         ("model", "name", args.model),
         ("loss", "name", args.loss),
+        ("data", "img_size", getattr(args, "img_size", None)),
         ("train", "batch_size", args.batch_size),
         ("train", "seed", args.seed),
         ("train", "checkpoint_every", args.checkpoint_every),
@@ -158,6 +166,39 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 limit_concurrency=args.max_connections)  # fmt: skip
 
 
+def cmd_data(args: argparse.Namespace) -> None:
+    from condgan.data import DATASETS, candidate_dirs, download_dir, file_url, find, locate
+    from condgan.data.formats import verify
+
+    if args.action == "list":
+        print(f"{'name':<16} {'classes':>7}  {'shape':<9} where")
+        for name in DATASETS.names():
+            info = DATASETS.get(name)
+            found = [find(info, f, args.data_dir) for f in info.files]
+            where = str(found[0].parent) if all(found) else "not present (condgan data download " + name + ")"
+            shape = f"{info.img_channels}x{info.img_size}x{info.img_size}"
+            print(f"{name:<16} {len(info.class_names):>7}  {shape:<9} {where}")
+        return
+    if args.name is None:
+        raise CondganError(f"condgan data {args.action} needs a dataset NAME; valid: {', '.join(DATASETS.names())}")
+    info = DATASETS.get(args.name)
+    for data_file in info.files:
+        if args.action == "download":
+            path = find(info, data_file, args.data_dir) or locate(info, data_file, args.data_dir)
+            verify(path, data_file)
+            print(f"ok  {path}")
+        else:
+            path = find(info, data_file, args.data_dir)
+            if path is None:
+                looked = ", ".join(str(d) for d in candidate_dirs(info, args.data_dir))
+                raise CondganError(f"{info.name}: {data_file.name} not found; looked in {looked} "
+                                   f"(condgan data download {info.name} fetches {file_url(info, data_file)} "
+                                   f"into {download_dir(info, args.data_dir)})")  # fmt: skip
+            verify(path, data_file)
+            kind = "content md5" if data_file.content else "md5"
+            print(f"ok  {path}  ({kind} {data_file.md5})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from condgan.presets import DEFAULT_PRESET, preset_names
 
@@ -167,8 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a GAN into a run directory")
     train.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or a .yaml file "
                        f"(default: {DEFAULT_PRESET})")  # fmt: skip
-    train.add_argument("--dataset", help="dataset name (default: the preset's, mnist)")
-    train.add_argument("--data-dir", help="folder holding the dataset files (default: bundled / $CONDGAN_DATA_DIR)")
+    train.add_argument("--dataset", help="dataset name (condgan data list) or an image folder with one subfolder "
+                       "per class (default: the preset's, mnist)")  # fmt: skip
+    train.add_argument("--data-dir", help="folder holding the dataset files (looked up first; see condgan data)")
+    train.add_argument("--img-size", type=int, help="image folders: resize and centre-crop to this size (default 32)")
     train.add_argument("--model", help="model family: cdcgan, cgan-mlp, dcgan (default: the preset's)")
     train.add_argument("--loss", help="GAN loss (default: the preset's, bce)")
     length = train.add_mutually_exclusive_group()
@@ -227,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--max-connections", type=int, default=64,
                      help="open connections before new ones get 503 (default: 64)")  # fmt: skip
     srv.set_defaults(func=cmd_serve)
+
+    data = sub.add_parser("data", help="list, download or verify the known datasets")
+    data.add_argument("action", choices=["list", "download", "verify"], help="what to do")
+    data.add_argument("name", nargs="?", help="dataset name (download, verify)")
+    data.add_argument("--data-dir", help="look here first, and download here (default: $CONDGAN_DATA_DIR, "
+                      "else the user cache)")  # fmt: skip
+    data.set_defaults(func=cmd_data)
     return parser
 
 

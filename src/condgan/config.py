@@ -37,6 +37,8 @@ def _positive(section: str, **values: float | int | None) -> None:
 class DataConfig:
     dataset: str = "mnist"
     data_dir: str | None = None  # looked up before the bundled / cached copies
+    img_size: int | None = None  # image folders: resize + centre-crop to this (default 32)
+    channels: int | None = None  # image folders: 1 grey or 3 RGB (default: grey only if every image is)
 
 
 @dataclass

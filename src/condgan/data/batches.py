@@ -36,9 +36,45 @@ class ShuffledBatches:
             self._epoch, self._order = epoch, torch.randperm(len(self.labels), generator=gen)
         return self._order
 
+    def indices(self, step: int) -> torch.Tensor:
+        """The dataset rows of batch `step` (on the CPU)."""
+        epoch, i = divmod(step, self.steps_per_epoch)
+        return self._permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size]
+
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, C, H, W) float32 in [-1, 1]; y: (B,) int64."""
-        epoch, i = divmod(step, self.steps_per_epoch)
-        idx = self._permutation(epoch)[i * self.batch_size : (i + 1) * self.batch_size].to(self.device)
+        idx = self.indices(step).to(self.device)
         x = to_signed_unit(self.images[idx])
         return x.contiguous(memory_format=self.memory_format), self.labels[idx]
+
+
+class StreamingBatches(ShuffledBatches):
+    """The same batches for images that stay on disk (a `LazyImages`): DataLoader worker
+    processes decode the coming batches ahead of use, in the order ShuffledBatches defines,
+    so a resumed run still sees exactly the batches of an uninterrupted one."""
+
+    def __init__(self, images, labels: torch.Tensor, batch_size: int, seed: int,
+                 device: torch.device | str = "cpu", memory_format: torch.memory_format = CONTIGUOUS,
+                 workers: int = 2) -> None:  # fmt: skip
+        super().__init__(torch.empty(len(labels), 0), labels, batch_size, seed, device, memory_format)
+        self.images, self.workers = images, workers
+        self._next, self._batches = -1, iter(())
+
+    def _start(self, step: int) -> None:
+        def order():
+            s = step
+            while True:
+                yield self.indices(s).tolist()
+                s += 1
+
+        loader = torch.utils.data.DataLoader(self.images, batch_sampler=order(), num_workers=self.workers,
+                                             prefetch_factor=4 if self.workers else None)  # fmt: skip
+        self._batches, self._next = iter(loader), step
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if step != self._next:
+            self._start(step)
+        images = next(self._batches)
+        self._next += 1
+        x = to_signed_unit(images.to(self.device))
+        return x.contiguous(memory_format=self.memory_format), self.labels[self.indices(step).to(self.device)]

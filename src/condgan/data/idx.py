@@ -22,13 +22,13 @@ _DTYPES = {
 }
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's content, decompressed when it ends in .gz."""
+def read_bytes(path: Path, gz: bool | None = None) -> bytes:
+    """The file's content, decompressed when it is gzipped (by default: when it ends in .gz)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise CondganError(f"dataset file not found: {path}") from None
-    if path.suffix != ".gz":
+    if not (gz if gz is not None else path.suffix == ".gz"):
         return raw
     try:
         return gzip.decompress(raw)

@@ -92,7 +92,7 @@ def train_classifier(train: ImageData, *, epochs: int = 5, seed: int = 0, batch_
 
 
 def _fit(model: DomainCNN, train: ImageData, epochs: int, seed: int, batch_size: int) -> None:
-    batches = ShuffledBatches(train.images, train.labels, batch_size, seed)
+    batches = ShuffledBatches(train.images, train.labels, min(batch_size, len(train)), seed)  # tiny folders too
     steps = epochs * batches.steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -109,11 +109,12 @@ def _fit(model: DomainCNN, train: ImageData, epochs: int, seed: int, batch_size:
         sched.step()
 
 
-def get_classifier(dataset: str, data_dir: str | Path | None = None, *, seed: int = 0,
-                   epochs: int = 5, verbose: bool = True) -> DomainCNN:  # fmt: skip
+def get_classifier(dataset: str, data_dir: str | Path | None = None, *, seed: int = 0, epochs: int = 5,
+                   verbose: bool = True, img_size: int | None = None,
+                   channels: int | None = None) -> DomainCNN:  # fmt: skip
     """The cached classifier for `dataset`, trained (and cached) first if need be."""
-    return cached_classifier(load_dataset(dataset, "train", data_dir), dataset, seed=seed, epochs=epochs,
-                             verbose=verbose)  # fmt: skip
+    train = load_dataset(dataset, "train", data_dir, img_size=img_size, channels=channels)
+    return cached_classifier(train, Path(dataset).name, seed=seed, epochs=epochs, verbose=verbose)
 
 
 def cached_classifier(train: ImageData, name: str, *, seed: int = 0, epochs: int = 5,

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from condgan.data import DATASETS, ImageData, load_dataset
+from condgan.data import ImageData, class_names_of, load_dataset
 from condgan.errors import CondganError
 from condgan.images import heatmap, make_grid, quantize, save_png, to_hwc
 from condgan.metrics.accuracy import conditional_accuracy
@@ -26,13 +26,10 @@ from condgan.samples_file import load_samples
 from condgan.sampling import class_grid_labels, sample
 
 
-def run_data(run_dir: Path) -> tuple[str | None, str | None]:
-    """(dataset, data_dir) a run was trained on, from its config.yaml; (None, None) without one."""
+def run_data(run_dir: Path) -> dict:
+    """The data section a run was trained on (dataset, data_dir, img_size, channels), or {}."""
     config = run_dir / "config.yaml"
-    if not config.is_file():
-        return None, None
-    data = yaml.safe_load(config.read_text())["data"]
-    return data["dataset"], data.get("data_dir")
+    return yaml.safe_load(config.read_text())["data"] if config.is_file() else {}
 
 
 def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,12 +70,12 @@ def compute_metrics(classifier: DomainCNN, images: torch.Tensor, labels: torch.T
 def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
     """(images, labels, dataset name, report prefix) of a run directory or a samples file."""
     if source.is_dir():
-        dataset = dataset or run_data(source)[0] or "mnist"
+        dataset = dataset or run_data(source).get("dataset") or "mnist"
         G, class_names = load_generator(source)
         return (*generate(G, len(class_names), per_class, seed), dataset, report_prefix(source))
     if source.suffix == ".npz":
         dataset = dataset or "mnist"
-        images, labels = load_samples(source, num_classes=len(DATASETS.get(dataset).class_names))
+        images, labels = load_samples(source, num_classes=len(class_names_of(dataset)))
         return images, labels, dataset, report_prefix(source)
     if not source.exists():
         raise CondganError(f"{source} does not exist (expected a run directory or a .npz samples file)")
@@ -89,14 +86,17 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
              seed: int = 0, full: bool = True, inception_weights: str | Path | None = None) -> dict:  # fmt: skip
     """Measure a run or a samples .npz; writes the report files and returns the metrics."""
     source = Path(source)
-    if data_dir is None and source.is_dir() and (dataset is None or dataset == run_data(source)[0]):
-        data_dir = run_data(source)[1]  # where the run found its data
+    options = {}
+    if source.is_dir() and (dataset is None or dataset == run_data(source).get("dataset")):
+        trained_on = run_data(source)  # the run's own data: where it was found, how a folder was resized
+        data_dir = data_dir or trained_on.get("data_dir")
+        options = {"img_size": trained_on.get("img_size"), "channels": trained_on.get("channels")}
     images, labels, dataset, prefix = _load_source(source, dataset, per_class, seed)
-    real = load_dataset(dataset, "test", data_dir)
+    real = load_dataset(dataset, "test", data_dir, **options)
     if images.shape[1:] != real.images.shape[1:]:
         raise CondganError(f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} "
                            f"{tuple(real.images.shape[1:])}")  # fmt: skip
-    classifier = get_classifier(dataset, data_dir)
+    classifier = get_classifier(dataset, data_dir, **options)
     result = {"source": str(source), "dataset": dataset, "real": "test split", "k": K_NEIGHBOURS}
     result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
     inception = inception_metrics(images, real.images, inception_weights)

@@ -17,10 +17,11 @@ from condgan.metrics.report import compute_metrics, generate
 
 
 class PeriodicEval:
-    def __init__(self, dataset: str, data_dir: str | Path | None, per_class: int, metric: str, seed: int = 0):
+    def __init__(self, dataset: str, data_dir: str | Path | None, per_class: int, metric: str, seed: int = 0,
+                 img_size: int | None = None, channels: int | None = None):  # fmt: skip
         self.metric, self.per_class, self.seed = metric, per_class, seed
-        self.classifier = get_classifier(dataset, data_dir)
-        self.real = load_dataset(dataset, "test", data_dir)
+        self.classifier = get_classifier(dataset, data_dir, img_size=img_size, channels=channels)
+        self.real = load_dataset(dataset, "test", data_dir, img_size=img_size, channels=channels)
         self.real_features, _ = embed(self.classifier, self.real.images)  # once, not every evaluation
 
     def __call__(self, G: nn.Module) -> dict[str, float]:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from condgan.config import Config
 from condgan.data import load_dataset
-from condgan.data.batches import ShuffledBatches
+from condgan.data.batches import ShuffledBatches, StreamingBatches
 from condgan.errors import CondganError
 from condgan.images import make_grid, save_png, to_uint8
 from condgan.losses import LOSSES
@@ -54,7 +54,8 @@ class Trainer:
                                "processes (it is the global batch)")  # fmt: skip
         if t.threads:
             torch.set_num_threads(t.threads)
-        data = load_dataset(config.data.dataset, "train", config.data.data_dir)
+        d = config.data
+        data = load_dataset(d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels)
         if t.batch_size > len(data):
             raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
         self.class_names = data.class_names
@@ -63,8 +64,8 @@ class Trainer:
                                partial(average_gradients_, info=self.dist))  # fmt: skip
         self.evaluator = None
         if t.eval_every:
-            self.evaluator = PeriodicEval(config.data.dataset, config.data.data_dir, t.eval_per_class,
-                                          t.best_metric, seed=t.seed)  # fmt: skip
+            self.evaluator = PeriodicEval(d.dataset, d.data_dir, t.eval_per_class, t.best_metric, seed=t.seed,
+                                          img_size=d.img_size, channels=d.channels)  # fmt: skip
         torch.manual_seed(t.seed)
         self.recipe = config.recipe()
         G, D = build_for(config, len(data.class_names), data.images.shape[1], data.images.shape[-1])
@@ -73,7 +74,9 @@ class Trainer:
         conv = any(p.dim() == 4 for p in D.parameters())
         fmt = torch.channels_last if t.channels_last and conv else torch.contiguous_format
         self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
-        self.batches = ShuffledBatches(data.images, data.labels, t.batch_size, t.seed, self.device, fmt)
+        streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
+        self.batches = (StreamingBatches if streamed else ShuffledBatches)(data.images, data.labels, t.batch_size,
+                                                                          t.seed, self.device, fmt)  # fmt: skip
         # What the steps call: the same modules, or their compiled wrappers (opt-in, shared weights).
         self.G_fwd, self.D_fwd = (torch.compile(G), torch.compile(D)) if t.compile else (G, D)
         self.G_ema = make_ema(self.G) if t.ema else None
