@@ -84,7 +84,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
     from condgan.images import make_grid, save_png, to_uint8
     from condgan.labels import resolve_label
-    from condgan.models.storage import load_generator
+    from condgan.models.storage import load_condition_spec, load_generator
     from condgan.samples_file import save_samples
     from condgan.sampling import class_grid_labels, sample
 
@@ -98,6 +98,12 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.per_class is not None and args.label is not None:
         raise CondganError("give --label or --per-class, not both")
     G, class_names = load_generator(args.run_dir)
+    spec = load_condition_spec(args.run_dir)
+    if spec is not None:
+        _sample_factors(G, spec, args, out)
+        return
+    if args.attrs is not None:
+        raise CondganError("--attrs is for generators of several-factor conditions; this one takes --label")
     K, n = len(class_names), None  # n: the count of an unconditional batch (no labels)
     if args.label is not None:
         index = resolve_label(args.label, class_names)
@@ -118,13 +124,60 @@ def cmd_sample(args: argparse.Namespace) -> None:
     print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {out}")
 
 
+def _sample_factors(G, spec, args: argparse.Namespace, out: Path) -> None:
+    """`--attrs "digit=7,colour=red"`: n images of that condition; without it, the factor grid."""
+    import torch
+
+    from condgan.images import make_grid, save_png, to_uint8
+    from condgan.sampling import factor_grid, noise, sample
+
+    if args.label is not None or args.per_class is not None:
+        raise CondganError(f"this generator takes --attrs (factors: {', '.join(f.name for f in spec.factors)}), "
+                           "not --label / --per-class")  # fmt: skip
+    if out.suffix != ".png":
+        raise CondganError("several-factor samples are written as a .png grid")
+    if args.attrs is None:
+        x, ncol = factor_grid(G, spec, noise(args.n, G.z_dim, args.seed))
+        what = "every combination"
+    else:
+        condition = torch.from_numpy(spec.encode(spec.parse(args.attrs)[None])).repeat(args.n, 1)
+        x, ncol, what = sample(G, condition, seed=args.seed), 8, args.attrs
+    images = to_uint8(x)
+    save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)
+    print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {out}")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from condgan.metrics.report import evaluate, summary
+    from condgan.models.storage import load_condition_spec
+
+    spec = load_condition_spec(args.source) if Path(args.source).is_dir() else None
+    if spec is not None:
+        _eval_factors(args)
+        return
 
     result = evaluate(args.source, dataset=args.dataset, data_dir=args.data_dir,
                       per_class=args.per_class, seed=args.seed, full=not args.fast,
                       inception_weights=args.inception_weights)  # fmt: skip
     print(json.dumps(summary(result)))
+
+
+def _eval_factors(args: argparse.Namespace) -> None:
+    from condgan.metrics.report import run_data
+    from condgan.models.storage import load_generator
+
+    data = run_data(Path(args.source))
+    if data.get("dataset") != "coloured-mnist":
+        raise CondganError(f"no evaluator yet for the attribute conditions of {data.get('dataset')}")
+    from condgan.metrics.factors import coloured_mnist_report
+    from condgan.models.storage import atomic_write
+
+    G, _ = load_generator(args.source)
+    per_combo = max(1, args.per_class // 5)  # --per-class 1000 -> 200 per digit x colour combination
+    result = coloured_mnist_report(G, data.get("holdout"), per_combo, args.seed, args.data_dir or data.get("data_dir"))
+    text = json.dumps(result, indent=2)
+    atomic_write(Path(args.source) / "eval.json", lambda tmp: Path(tmp).write_text(text))
+    print(json.dumps({k: v for k, v in result.items() if k != "combos"}))
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -238,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images (default: 0)")
     smp.add_argument("--out", required=True, help="output: .png grid or .npz samples file")
     smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2)")
+    smp.add_argument("--attrs", help='several-factor generators: e.g. "digit=7,colour=red" or "Smiling=1,Male=0" '
+                     "(default: a grid of the factors)")  # fmt: skip
     smp.set_defaults(func=cmd_sample)
 
     ev = sub.add_parser("eval", help="measure a run or a samples .npz with the domain classifier")

@@ -39,6 +39,7 @@ class DataConfig:
     data_dir: str | None = None  # looked up before the bundled / cached copies
     img_size: int | None = None  # image folders: resize + centre-crop to this (default 32)
     channels: int | None = None  # image folders: 1 grey or 3 RGB (default: grey only if every image is)
+    holdout: str | None = None  # coloured-mnist: "diagonal" or "3=red,7=blue": combinations kept out of training
 
 
 @dataclass

@@ -18,22 +18,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from condgan.conditions import ConditionSpec
 from condgan.data.catalog import DATASETS, DataFile, DatasetInfo
 from condgan.data.download import download
 from condgan.errors import CondganError
 
 __all__ = ["DATASETS", "DatasetInfo", "ImageData", "candidate_dirs", "load_dataset", "locate"]
 
+COLOURED_MNIST = "coloured-mnist"  # derived from MNIST: digit x colour, see condgan.data.attributes
 SYSTEM_DIR = Path("/usr/share/datasets")  # Debian's dataset packages; CONDGAN_SYSTEM_DATA_DIR overrides it
 
 
 @dataclass
 class ImageData:
-    """images: (N, C, H, W) uint8 0-255; labels: (N,) int64."""
+    """images: (N, C, H, W) uint8 0-255; labels: (N,) int64 classes, or (N, K) float32
+    condition vectors when `spec` describes several factors (see condgan.conditions)."""
 
     images: torch.Tensor
     labels: torch.Tensor
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # the classes, or the condition's column names
+    spec: ConditionSpec | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -86,13 +90,23 @@ def locate(info: DatasetInfo, data_file: DataFile, data_dir: str | Path | None, 
 
 
 def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = None, *,
-                 img_size: int | None = None, channels: int | None = None) -> ImageData:  # fmt: skip
-    """Read and verify one split of a catalogued dataset, or of an image folder.
+                 img_size: int | None = None, channels: int | None = None, holdout: str | None = None,
+                 ) -> ImageData:  # fmt: skip
+    """Read and verify one split of a catalogued dataset, coloured-mnist, or an image folder.
 
     img_size / channels resize an image folder (default 32, and grey only if every image is);
-    a catalogued dataset has its own shape, and a different one is refused.
+    a catalogued dataset has its own shape, and a different one is refused. `holdout` keeps
+    digit-colour combinations out of coloured-mnist's train split.
     """
+    from condgan.data import attributes
+
+    if name == COLOURED_MNIST:
+        return attributes.load_coloured_mnist(split, data_dir, holdout)
+    if holdout:
+        raise CondganError(f"data.holdout applies to {COLOURED_MNIST} only, not {name}")
     if name not in DATASETS and Path(name).is_dir():
+        if attributes.find_table(Path(name)):
+            return attributes.load_attribute_table(Path(name), split, img_size, channels)
         from condgan.data.folder import load_folder
 
         return load_folder(Path(name), split, img_size, channels)
@@ -117,6 +131,10 @@ def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = 
 
 def class_names_of(name: str) -> tuple[str, ...]:
     """Class names of a catalogued dataset or an image folder (without reading images)."""
+    if name == COLOURED_MNIST:
+        from condgan.data.attributes import COLOURED_MNIST_SPEC
+
+        return COLOURED_MNIST_SPEC.column_names
     if name not in DATASETS and Path(name).is_dir():
         from condgan.data.folder import folder_classes
 

@@ -12,6 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from condgan.conditions import ConditionSpec
 from condgan.errors import CondganError
 from condgan.models import GENERATORS
 
@@ -31,8 +32,10 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-def save_generator(G: nn.Module, folder: Path | str, class_names: tuple[str, ...] | list[str]) -> None:
-    """Write G (its `config` kwargs and weights) plus the class names to `folder`."""
+def save_generator(G: nn.Module, folder: Path | str, class_names: tuple[str, ...] | list[str],
+                   spec: ConditionSpec | None = None) -> None:  # fmt: skip
+    """Write G (its `config` kwargs and weights), the class names and, for several-factor
+    conditions, their description to `folder`."""
     folder = Path(folder)
     meta = {
         "format": FORMAT,
@@ -40,10 +43,23 @@ def save_generator(G: nn.Module, folder: Path | str, class_names: tuple[str, ...
         "class": type(G).__name__,
         "kwargs": G.config,
         "class_names": list(class_names) if G.config["num_classes"] else [],
+        **({"conditions": spec.to_json()} if spec is not None else {}),
     }
     state = {k: v.detach().contiguous() for k, v in G.state_dict().items()}
     atomic_write(folder / "model.safetensors", lambda tmp: save_file(state, tmp))
     atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2)))
+
+
+def load_condition_spec(folder: Path | str) -> ConditionSpec | None:
+    """The factors of a generator trained on several-factor conditions, or None for classes."""
+    folder = Path(folder)
+    if (folder / "generator").is_dir():
+        folder = folder / "generator"
+    try:
+        items = json.loads((folder / "config.json").read_text()).get("conditions")
+    except (OSError, ValueError):
+        return None
+    return ConditionSpec.from_json(items) if items else None
 
 
 def load_generator(folder: Path | str) -> tuple[nn.Module, list[str]]:

@@ -20,7 +20,7 @@ from condgan.losses import LOSSES
 from condgan.models import build_models
 from condgan.models.storage import atomic_write, save_generator
 from condgan.optim import OPTIMIZERS
-from condgan.sampling import class_grid, noise
+from condgan.sampling import class_grid, factor_grid, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.distributed import average_gradients_, barrier, convert_sync_batchnorm_, init_from_env
 from condgan.train.ema import make_ema, update_ema_
@@ -55,7 +55,14 @@ class Trainer:
         if t.threads:
             torch.set_num_threads(t.threads)
         d = config.data
-        data = load_dataset(d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels)
+        data = load_dataset(d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels,
+                            holdout=d.holdout)  # fmt: skip
+        self.spec = data.spec  # several-factor conditions (None: classes)
+        if self.spec is not None and config.model.d_cond == "acgan":
+            raise CondganError(f"model.d_cond=acgan classifies one class; {d.dataset} has several-factor "
+                               "conditions: use concat, embedding or projection")  # fmt: skip
+        if self.spec is not None and t.eval_every:
+            raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
         if t.batch_size > len(data):
             raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
         self.class_names = data.class_names
@@ -209,13 +216,17 @@ class Trainer:
         if self.evaluator.improves(row, self.best):
             self.best = row[f"eval/{self.evaluator.metric}"]
             save_checkpoint(self.state_dict(), self.checkpoint_path.with_name("best.pt"))
-            save_generator(self.G_sample, self.run_dir / "generator-best", self.class_names)
+            save_generator(self.G_sample, self.run_dir / "generator-best", self.class_names, self.spec)
         self.log.write({"step": self.step, **row, "best": self.best})
         return row
 
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        save_png(make_grid(to_uint8(class_grid(self.G_sample, self.fixed_z)), GRID_COLUMNS), path, scale=2)
+        if self.spec is None:
+            grid, ncol = class_grid(self.G_sample, self.fixed_z), GRID_COLUMNS
+        else:
+            grid, ncol = factor_grid(self.G_sample, self.spec, self.fixed_z)
+        save_png(make_grid(to_uint8(grid), ncol), path, scale=2)
         plot_losses(self.log.path, self.run_dir)
         return path
 
@@ -223,7 +234,7 @@ class Trainer:
         """Final checkpoint, grid, loss plot and the standalone generator/."""
         self.save_checkpoint()
         self.save_grid()
-        save_generator(self.G_sample, self.run_dir / "generator", self.class_names)
+        save_generator(self.G_sample, self.run_dir / "generator", self.class_names, self.spec)
 
 
 def build_for(config: Config, num_classes: int, img_channels: int, img_size: int) -> tuple[nn.Module, nn.Module]:
