@@ -75,7 +75,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     ranks = f" on {info.world_size} processes" if info.enabled else ""
     say(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps{ranks} -> {run_dir}")
     trainer.fit()
-    label = "--label 7 " if trainer.G.num_classes else ""
+    label = "--label 7 " if trainer.G.num_classes and trainer.spec is None else ""
     say(f"done: {run_dir}\nsample with: condgan sample {run_dir} {label}--n 64 --out samples.png")
 
 

@@ -97,6 +97,9 @@ def test_attribute_model_trains_and_samples_by_attrs(tmp_path):
 
 
 def test_coloured_mnist_run_evaluates_seen_and_held_out(tmp_path):
+    from condgan.metrics.classifier import get_classifier
+
+    get_classifier("mnist", verbose=False)  # train the judge once per session, in the shared test cache
     out = tmp_path / "run"
     result = condgan("train", "--config", "coloured-mnist", "--steps", "5", "--batch-size", "16",
                      "--set", "model.width=8", "--out", out, "--no-progress")  # fmt: skip
