@@ -45,7 +45,7 @@ def test_help_lists_the_subcommands():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--config", "nope"], "unknown preset 'nope'; valid: mnist-cdcgan, mnist-cgan-mlp"),
+        (["--config", "nope"], "unknown preset 'nope'; valid: coloured-mnist, fashion-cdcgan"),
         (["--model", "gan9000"], "unknown model 'gan9000'; valid: cdcgan, cgan-mlp, dcgan"),
         (["--loss", "l7"], "unknown loss 'l7'; valid: bce"),
         (["--dataset", "cifar"], "unknown dataset 'cifar'"),
@@ -119,7 +119,7 @@ def test_corrupt_idx_files(tmp_path, damage):
         message = "failed its checksum"
     else:
         target.write_bytes(gzip.compress(raw[:8] + bytes(reversed(raw[8:]))))
-        message = "failed its checksum: expected md5 a25bea736e30d166cdddb491f175f624"
+        message = "failed its checksum: expected content md5 a25bea736e30d166cdddb491f175f624"
     result = condgan("train", "--data-dir", tmp_path / "data", "--out", tmp_path / "r", *TINY, "--steps", "1",
                      "--no-progress")  # fmt: skip
     assert_user_error(result, message)
