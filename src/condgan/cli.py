@@ -236,20 +236,18 @@ def cmd_data(args: argparse.Namespace) -> None:
         raise CondganError(f"condgan data {args.action} needs a dataset NAME; valid: {', '.join(DATASETS.names())}")
     info = DATASETS.get(args.name)
     for data_file in info.files:
-        if args.action == "download":
-            path = find(info, data_file, args.data_dir) or locate(info, data_file, args.data_dir)
+        path = find(info, data_file, args.data_dir)
+        if path is not None:
             verify(path, data_file)
-            print(f"ok  {path}")
+        elif args.action == "download":
+            path = locate(info, data_file, args.data_dir)  # a download checks the file before keeping it
         else:
-            path = find(info, data_file, args.data_dir)
-            if path is None:
-                looked = ", ".join(str(d) for d in candidate_dirs(info, args.data_dir))
-                raise CondganError(f"{info.name}: {data_file.name} not found; looked in {looked} "
-                                   f"(condgan data download {info.name} fetches {file_url(info, data_file)} "
-                                   f"into {download_dir(info, args.data_dir)})")  # fmt: skip
-            verify(path, data_file)
-            kind = "content md5" if data_file.content else "md5"
-            print(f"ok  {path}  ({kind} {data_file.md5})")
+            looked = ", ".join(str(d) for d in candidate_dirs(info, args.data_dir))
+            raise CondganError(f"{info.name}: {data_file.name} not found; looked in {looked} "
+                               f"(condgan data download {info.name} fetches {file_url(info, data_file)} "
+                               f"into {download_dir(info, args.data_dir)})")  # fmt: skip
+        kind = "content md5" if data_file.content else "md5"
+        print(f"ok  {path}  ({kind} {data_file.md5})")
 
 
 def build_parser() -> argparse.ArgumentParser:

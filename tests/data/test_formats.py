@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from condgan.data import DATASETS, load_dataset
@@ -145,13 +146,7 @@ def test_a_large_folder_streams_through_worker_processes(tmp_path, monkeypatch):
     memory = ShuffledBatches(load_folder(root, "train", 16).images, in_memory.labels, 8, seed=3)
     for step in [0, 1, 2, 7, 3]:  # a jump (resume) restarts the stream at the right batch
         (xs, ys), (xm, ym) = stream(step), memory(step)
-        assert torch_equal(xs, xm) and torch_equal(ys, ym)
-
-
-def torch_equal(a, b) -> bool:
-    import torch
-
-    return torch.equal(a, b)
+        assert torch.equal(xs, xm) and torch.equal(ys, ym)
 
 
 def test_a_folder_dataset_trains_and_evaluates(tmp_path):
@@ -171,11 +166,17 @@ def test_a_folder_dataset_trains_and_evaluates(tmp_path):
 
 
 # --- the lookup order -----------------------------------------------------------------
-def test_fashion_mnist_from_the_system_dir_and_from_data_dir(tmp_path, monkeypatch, shared_datasets):
+def system_dir_with_fashion(tmp_path, shared_datasets):
+    """A stand-in for /usr/share/datasets holding fashion-mnist (links to ../shared/datasets)."""
     system = tmp_path / "system"
     (system / "fashion-mnist").mkdir(parents=True)
     for f in (shared_datasets / "fashion-mnist").iterdir():
         (system / "fashion-mnist" / f.name).symlink_to(f)
+    return system
+
+
+def test_fashion_mnist_from_the_system_dir_and_from_data_dir(tmp_path, monkeypatch, shared_datasets):
+    system = system_dir_with_fashion(tmp_path, shared_datasets)
     monkeypatch.setenv("CONDGAN_SYSTEM_DATA_DIR", str(system))
     assert len(load_dataset("fashion-mnist", "test")) == 10000  # found in the system dir alone
     monkeypatch.setenv("CONDGAN_SYSTEM_DATA_DIR", str(tmp_path / "empty"))
@@ -186,10 +187,7 @@ def test_fashion_mnist_from_the_system_dir_and_from_data_dir(tmp_path, monkeypat
 
 @pytest.mark.parametrize("where", ["system", "data-dir"])
 def test_fashion_mnist_trains_from_each_place(tmp_path, shared_datasets, where):
-    system = tmp_path / "system"
-    (system / "fashion-mnist").mkdir(parents=True)
-    for f in (shared_datasets / "fashion-mnist").iterdir():
-        (system / "fashion-mnist" / f.name).symlink_to(f)
+    system = system_dir_with_fashion(tmp_path, shared_datasets)
     args = ["--data-dir", shared_datasets] if where == "data-dir" else []
     env = {"CONDGAN_SYSTEM_DATA_DIR": str(system if where == "system" else tmp_path / "empty")}
     result = condgan("train", "--config", "fashion-cdcgan", *args, "--steps", "3", "--batch-size", "16",

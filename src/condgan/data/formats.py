@@ -45,10 +45,13 @@ def file_md5(path: Path, data_file: DataFile, label: str | None = None) -> str:
 
 def verify(path: Path, data_file: DataFile, label: str | None = None) -> None:
     """Raise naming the file, the expected and the actual checksum when they differ."""
-    actual = file_md5(path, data_file, label)
+    _check(file_md5(path, data_file, label), data_file, label or str(path))
+
+
+def _check(actual: str, data_file: DataFile, label: str) -> None:
     if actual != data_file.md5:
         what = "content md5" if data_file.content else "md5"
-        raise CondganError(f"{label or path} failed its checksum: expected {what} {data_file.md5}, got {actual} "
+        raise CondganError(f"{label} failed its checksum: expected {what} {data_file.md5}, got {actual} "
                            "(corrupt or truncated file)")  # fmt: skip
 
 
@@ -98,13 +101,11 @@ class IdxLayout:
         out = []
         for data_file in self.pairs[split]:
             path = paths[data_file.name]
-            if data_file.content:
-                data = read_bytes(path)
-                if hashlib.md5(data).hexdigest() != data_file.md5:  # one decompression, not two
-                    verify(path, data_file)
-            else:
+            if not data_file.content:
                 verify(path, data_file)
-                data = read_bytes(path)
+            data = read_bytes(path)
+            if data_file.content:  # checked on the bytes just read: one decompression, not two
+                _check(hashlib.md5(data).hexdigest(), data_file, str(path))
             out.append(parse_idx(data, name=str(path)))
         images, labels = out
         labels = _labels(labels, 0, str(paths[self.pairs[split][1].name]))
