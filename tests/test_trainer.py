@@ -97,8 +97,11 @@ def variant_config(steps=3, **sections):
         {"loss": {"name": "lsgan"}, "model": {"d_cond": "embedding", "g_cond": "embedding"}},
         {"model": {"d_cond": "acgan"}, "loss": {"aux_weight": 0.5}},
         {"model": {"name": "cgan-mlp", "d_cond": "projection", "d_norm": "layer"}, "loss": {"name": "wgan-gp"}},
+        {"model": {"d_cond": "acgan"}, "loss": {"aux_weight": 0.5}, "train": {"update": "alternating"}},
+        {"loss": {"name": "wgan"}, "train": {"optimizer": "rmsprop", "update": "alternating"}},
     ],
-    ids=["wgan-rmsprop", "wgan-gp", "hinge-projection-sn-cbn", "lsgan-embedding", "acgan", "mlp-projection-gp"],
+    ids=["wgan-rmsprop", "wgan-gp", "hinge-projection-sn-cbn", "lsgan-embedding", "acgan", "mlp-projection-gp",
+         "acgan-alternating", "wgan-alternating"],
 )  # fmt: skip
 def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
     trainer = Trainer(variant_config(**sections), tmp_path / "run", progress=False)
@@ -125,8 +128,9 @@ def test_n_critic_takes_a_fresh_batch_per_critic_step(tmp_path):
     assert trainer.steps_per_epoch == batches.steps_per_epoch // 3
 
 
-def test_resume_is_exact_with_critic_steps_and_a_penalty(tmp_path):
-    cfg = dict(loss={"name": "wgan-gp"}, train={"n_critic": 2})
+@pytest.mark.parametrize("update", ["simultaneous", "alternating"])
+def test_resume_is_exact_with_critic_steps_and_a_penalty(tmp_path, update):
+    cfg = dict(loss={"name": "wgan-gp"}, train={"n_critic": 2, "update": update})
     one = Trainer(variant_config(steps=4, **cfg), tmp_path / "one", progress=False)
     one.fit()
     Trainer(variant_config(steps=2, **cfg), tmp_path / "two", progress=False).fit()
@@ -134,6 +138,44 @@ def test_resume_is_exact_with_critic_steps_and_a_penalty(tmp_path):
     rest.fit()
     for key, value in weights(one.D).items():
         assert torch.equal(value, rest.D.state_dict()[key]), key
+
+
+def _one_step_by_hand(trainer, alternating):
+    """One step written out the way the tutorials write it, on the trainer's own batch and noise:
+    G's update through D, then D's on the same fake batch (or, alternating, D's first and G's
+    through the updated D)."""
+    G, D, loss = trainer.G, trainer.D, trainer.loss
+    x_real, y = trainer.batches(0)
+    x_fake = G(torch.randn(len(y), G.z_dim, generator=trainer.noise_gen), y)
+
+    def update_g():
+        trainer.opt_G.zero_grad()
+        loss.g(D(x_fake, y).logits).backward(retain_graph=True)
+        trainer.opt_G.step()
+
+    def update_d():
+        trainer.opt_D.zero_grad()
+        loss.d(D(x_real, y).logits, D(x_fake.detach(), y).logits).backward()
+        trainer.opt_D.step()
+
+    for update in (update_d, update_g) if alternating else (update_g, update_d):
+        update()
+
+
+@pytest.mark.parametrize("update", ["simultaneous", "alternating"])
+def test_one_step_is_the_update_written_out_by_hand(tmp_path, update):
+    """`simultaneous` computes the tutorials' loop (G's gradient through D before D's update)
+    with one D forward less; `alternating` is the PyTorch DCGAN tutorial's order."""
+    runs = [Trainer(variant_config(steps=1, train={"precision": "fp32", "update": update}), tmp_path / name,
+                    progress=False) for name in ("trainer", "by-hand")]  # fmt: skip
+    runs[0].train_step()
+    _one_step_by_hand(runs[1], alternating=update == "alternating")
+    for name in ("G", "D"):
+        ours, theirs = getattr(runs[0], name), getattr(runs[1], name)
+        for (key, a), b in zip(ours.named_parameters(), theirs.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"{name}.{key}")
+    moved = Trainer(variant_config(steps=1, train={"precision": "fp32"}), tmp_path / "fresh", progress=False)
+    assert not torch.equal(moved.G.to_image.weight, runs[0].G.to_image.weight)  # the step did move G
 
 
 def test_bf16_autocast_stays_close_to_fp32(tmp_path):

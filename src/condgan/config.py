@@ -24,6 +24,7 @@ from condgan.optim import OPTIMIZERS
 from condgan.presets import DEFAULT_PRESET, preset_names
 
 PRECISIONS = ("auto", "bf16", "fp32")
+UPDATES = ("simultaneous", "alternating")
 BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
 
 
@@ -83,6 +84,7 @@ class TrainConfig:
     beta1: float = 0.5  # Adam only
     beta2: float = 0.999  # Adam only
     optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's), for both G and D
+    update: str = "simultaneous"  # G's gradient through D before (simultaneous) or after (alternating) D's update
     n_critic: int | None = None  # D steps per G step; None: the loss's default (wgan, wgan-gp 5, else 1)
     seed: int = 0
     ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off
@@ -117,6 +119,8 @@ class TrainConfig:
         )
         if self.precision not in PRECISIONS:
             raise CondganError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.update not in UPDATES:
+            raise CondganError(f"train.update must be one of {', '.join(UPDATES)}, got {self.update!r}")
         if self.optimizer not in OPTIMIZERS:
             raise CondganError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.best_metric not in BEST_METRICS:

@@ -27,7 +27,7 @@ from condgan.train.ema import make_ema, update_ema_
 from condgan.train.evaluation import PeriodicEval
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
 from condgan.train.logging import MetricsLog, plot_losses
-from condgan.train.steps import Runtime, d_step, g_step
+from condgan.train.steps import Runtime, d_step, g_step, joint_step
 
 GRID_COLUMNS = 8
 # What may differ between a run and its resumption: the length of training and bookkeeping.
@@ -165,21 +165,28 @@ class Trainer:
 
     # --- training ----------------------------------------------------------------------
     def train_step(self) -> None:
-        """n_critic D steps, each on a fresh real and fake batch, then one G step that reuses
-        the last fake batch's graph."""
+        """n_critic D steps, each on a fresh real and fake batch; G learns from the last fake
+        batch, in the same pass of D (simultaneous) or through the updated D (alternating)."""
         n, shard, rt = self.recipe.n_critic, self.dist.shard, self.runtime
+        joint = self.config.train.update == "simultaneous"
         for i in range(n):
+            last = i == n - 1
             x_real, y = self.batches(self.step * n + i)  # the global batch; this process keeps its shard
             size = len(x_real)
             x_real, y = shard(x_real), shard(y) if self.G.num_classes else None
             z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
-            with torch.set_grad_enabled(i == n - 1), rt.autocast():  # only the last fake batch trains G
+            with torch.set_grad_enabled(last), rt.autocast():  # only the last fake batch trains G
                 x_fake = self.G_fwd(z, y)
             alpha = None
             if self.recipe.gp_weight:
                 alpha = shard(torch.rand(size, generator=self.noise_gen, device=self.device))
-            stats = d_step(self.D_fwd, self.opt_D, self.loss, self.recipe, x_real, x_fake, y, alpha, rt)
-        stats |= g_step(self.D_fwd, self.opt_G, self.loss, self.recipe, x_fake, y, rt)
+            if last and joint:
+                stats = joint_step(self.D_fwd, self.opt_D, self.opt_G, self.loss, self.recipe, x_real, x_fake, y,
+                                   alpha, rt)  # fmt: skip
+            else:
+                stats = d_step(self.D_fwd, self.opt_D, self.loss, self.recipe, x_real, x_fake, y, alpha, rt)
+        if not joint:
+            stats |= g_step(self.D_fwd, self.opt_G, self.loss, self.recipe, x_fake, y, rt)
         if self.G_ema is not None:
             update_ema_(self.G_ema, self.G, self.config.train.ema)
         self.log.add(stats)
