@@ -75,6 +75,8 @@ def describe(preset: str) -> str:
     parts.append(f"{c.train.optimizer} {c.train.lr_g:g}/{c.train.lr_d:g}")
     if c.train.ema:
         parts.append(f"EMA {c.train.ema}")
+    if c.train.update != "alternating":
+        parts.append(f"{c.train.update} updates")
     parts.append(f"{c.train.epochs} ep")
     return ", ".join(parts)
 

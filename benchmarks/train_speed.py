@@ -8,7 +8,8 @@ a Dataset returning one normalised float tensor per sample behind a shuffling Da
 a G update then separate D-real / D-fake losses, sigmoid + nn.BCELoss, `.item()` of every
 loss every step, fp32 eager, Adam with its defaults, label maps concatenated to D's input.
 Both train the same architecture (condgan's G and D classes, same width and parameters) on
-the same MNIST data at the same batch size. Rounds alternate
+the same MNIST data at the same batch size; condgan trains each model as its preset does
+(mnist-cgan-mlp: alternating updates and an EMA of G; mnist-cdcgan: simultaneous updates). Rounds alternate
 (reference, condgan, reference, ...) so machine noise hits both; the median of the rounds is used.
 
 Also printed: the model FLOPs of condgan's step (counted with torch's FlopCounterMode) per
@@ -78,6 +79,9 @@ def concat_stem(stem: nn.Module, x: torch.Tensor, cond: torch.Tensor) -> torch.T
     return stem.conv(torch.cat([x, as_maps(cond, x.shape[-2], x.shape[-1])], dim=1))
 
 
+PRESETS = {"cgan-mlp": "mnist-cgan-mlp", "cdcgan": "mnist-cdcgan"}  # condgan trains each model as its preset does
+
+
 def endless(loader: DataLoader):
     while True:
         yield from loader
@@ -111,10 +115,10 @@ def step_flops(trainer: Trainer) -> int:
 
 
 def bench(model: str, args: argparse.Namespace, data) -> dict[str, float]:
-    overrides = [{"model": {"name": model}, "train": {"batch_size": args.batch_size, "log_every": 100}}]
+    overrides = [{"train": {"batch_size": args.batch_size, "log_every": 100}}]
     overrides += [parse_assignment(a) for a in args.set]
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(load_config(None, overrides), Path(tmp) / "run", progress=False)
+        trainer = Trainer(load_config(PRESETS[model], overrides), Path(tmp) / "run", progress=False)
         torch.manual_seed(0)
         G_ref, D_ref = build_for(trainer.config, 10, 1, 28)  # same architecture and width
         if hasattr(D_ref, "stem"):  # the tutorials concatenate the label maps to the image
@@ -138,7 +142,7 @@ def bench(model: str, args: argparse.Namespace, data) -> dict[str, float]:
     ref_ips, our_ips = statistics.median(ref), statistics.median(ours)
     return {"reference img/s": ref_ips, "condgan img/s": our_ips, "ratio": our_ips / ref_ips,
             "step GFLOP": flops / 1e9, "condgan GFLOP/s": flops * our_ips / args.batch_size / 1e9,
-            "sampling img/s": sampling}  # fmt: skip
+            "sampling img/s": sampling, "update": trainer.config.train.update}  # fmt: skip
 
 
 def main() -> None:
@@ -156,7 +160,8 @@ def main() -> None:
           f"bf16 {peak16 / 1e9:.0f} GFLOP/s")  # fmt: skip
     for model in ["cgan-mlp", "cdcgan"] if args.model == "both" else [args.model]:
         r = bench(model, args, data)
-        print(f"{model}: reference {r['reference img/s']:.0f} img/s, condgan {r['condgan img/s']:.0f} img/s, "
+        print(f"{model} (condgan as --config {PRESETS[model]}, {r['update']} updates): "
+              f"reference {r['reference img/s']:.0f} img/s, condgan {r['condgan img/s']:.0f} img/s, "
               f"ratio {r['ratio']:.2f}x; step {r['step GFLOP']:.3f} GFLOP -> {r['condgan GFLOP/s']:.0f} GFLOP/s "
               f"= {r['condgan GFLOP/s'] * 1e9 / peak32:.0%} of fp32 matmul, "
               f"{r['condgan GFLOP/s'] * 1e9 / peak16:.0%} of bf16 matmul; "

@@ -69,7 +69,7 @@ def test_malformed_assignments(text):
         ({"model": {"g_cond": "film"}}, "unknown G conditioning (model.g_cond) 'film'; valid: cbn, concat, embedding"),
         ({"model": {"d_norm": "instance"}}, "model.d_norm must be one of batch, layer, none or null"),
         ({"train": {"optimizer": "sgd"}}, "train.optimizer must be one of adam, rmsprop"),
-        ({"train": {"update": "both"}}, "train.update must be one of simultaneous, alternating"),
+        ({"train": {"update": "both"}}, "train.update must be one of alternating, simultaneous"),
         ({"train": {"n_critic": 0}}, "train.n_critic must be > 0"),
     ],
 )  # fmt: skip

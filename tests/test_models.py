@@ -140,11 +140,14 @@ def test_non_concat_conditioning_needs_labels():
 
 @pytest.mark.parametrize("size", [7, 16, 28])
 @pytest.mark.parametrize("cond_dim", [0, 3])
-def test_conditioned_conv_equals_concatenated_label_maps(size, cond_dim):
-    layer = ConditionedConv2d(2, cond_dim, 5, bias=True)
-    x, cond = torch.randn(4, 2, size, size), torch.randn(4, cond_dim)
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_conditioned_conv_equals_concatenated_label_maps(size, cond_dim, layout):
+    layer = ConditionedConv2d(2, cond_dim, 5, bias=True).to(memory_format=layout)
+    x, cond = torch.randn(4, 2, size, size).contiguous(memory_format=layout), torch.randn(4, cond_dim)
     expected = layer.conv(torch.cat([x, as_maps(cond, size, size)], dim=1))
-    torch.testing.assert_close(layer(x, cond), expected, rtol=1e-5, atol=1e-5)
+    out = layer(x, cond)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    assert out.is_contiguous(memory_format=layout)  # the layout survives the label response
 
 
 @pytest.mark.parametrize("name", ["cdcgan", "cgan-mlp"])

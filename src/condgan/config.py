@@ -24,7 +24,7 @@ from condgan.optim import OPTIMIZERS
 from condgan.presets import DEFAULT_PRESET, preset_names
 
 PRECISIONS = ("auto", "bf16", "fp32")
-UPDATES = ("simultaneous", "alternating")
+UPDATES = ("alternating", "simultaneous")
 BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
 
 
@@ -84,7 +84,7 @@ class TrainConfig:
     beta1: float = 0.5  # Adam only
     beta2: float = 0.999  # Adam only
     optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's), for both G and D
-    update: str = "simultaneous"  # G's gradient through D before (simultaneous) or after (alternating) D's update
+    update: str = "alternating"  # G learns through D after D's update, or before it (simultaneous: faster)
     n_critic: int | None = None  # D steps per G step; None: the loss's default (wgan, wgan-gp 5, else 1)
     seed: int = 0
     ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off

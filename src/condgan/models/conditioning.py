@@ -132,8 +132,14 @@ class ConditionedConv2d(nn.Module):
             return h
         k, out = self.cond_dim, w.shape[0]
         taps = w[:, c:].transpose(0, 1).reshape(k * out, -1)  # (K * out, kh * kw)
-        response = (taps @ self._tap_mask(x).to(taps.dtype)).view(k, -1)  # (K, out * H' * W')
-        return torch.addmm(h.flatten(1), cond.to(h.dtype), response.to(h.dtype)).view_as(h)
+        response = (taps @ self._tap_mask(x).to(taps.dtype)).view(k, out, -1)  # (K, out, H' * W')
+        cond = cond.to(h.dtype)
+        if h.is_contiguous() or not h.is_contiguous(memory_format=torch.channels_last):
+            return torch.addmm(h.flatten(1), cond, response.flatten(1).to(h.dtype)).view_as(h)
+        # channels_last: add in (H', W', out) order so that h stays a view and keeps its layout
+        nhwc = h.permute(0, 2, 3, 1)
+        added = torch.addmm(nhwc.reshape(len(h), -1), cond, response.transpose(1, 2).flatten(1).to(h.dtype))
+        return added.view(nhwc.shape).permute(0, 3, 1, 2)
 
 
 # --- normalisation layers that may read the label: forward(h, y) -------------------------
