@@ -113,24 +113,30 @@ class IdxLayout:
 
 
 @dataclass(frozen=True)
-class EmnistLayout:
-    """NIST's gzip.zip holds every EMNIST split as gzipped IDX files; images are stored
-    transposed (column-major), and the letters split counts its labels from 1."""
+class _OneArchive:
+    """Layouts whose every split is read from one archive file."""
 
     archive: DataFile
-    variant: str
-    label_offset: int
 
     @property
     def files(self) -> tuple[DataFile, ...]:
         return (self.archive,)
 
+    def files_for(self, split: str) -> tuple[DataFile, ...]:
+        return self.files
+
+
+@dataclass(frozen=True)
+class EmnistLayout(_OneArchive):
+    """NIST's gzip.zip holds every EMNIST split as gzipped IDX files; images are stored
+    transposed (column-major), and the letters split counts its labels from 1."""
+
+    variant: str
+    label_offset: int
+
     @property
     def splits(self) -> tuple[str, ...]:
         return ("train", "test")
-
-    def files_for(self, split: str) -> tuple[DataFile, ...]:
-        return self.files
 
     def read(self, split: str, paths: dict[str, Path]) -> Arrays:
         path = paths[self.archive.name]
@@ -158,24 +164,16 @@ def read_cifar_records(data: bytes, label_bytes: int, label_index: int, name: st
 
 
 @dataclass(frozen=True)
-class CifarLayout:
+class CifarLayout(_OneArchive):
     """The binary distribution: one .tar.gz with fixed-size records per batch file."""
 
-    archive: DataFile
     members: dict[str, tuple[str, ...]]  # split -> member paths inside the archive
     label_bytes: int
     label_index: int
 
     @property
-    def files(self) -> tuple[DataFile, ...]:
-        return (self.archive,)
-
-    @property
     def splits(self) -> tuple[str, ...]:
         return tuple(self.members)
-
-    def files_for(self, split: str) -> tuple[DataFile, ...]:
-        return self.files
 
     def read(self, split: str, paths: dict[str, Path]) -> Arrays:
         path = paths[self.archive.name]
