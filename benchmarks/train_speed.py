@@ -123,6 +123,8 @@ def bench(model: str, args: argparse.Namespace, data) -> dict[str, float]:
         G_ref, D_ref = build_for(trainer.config, 10, 1, 28)  # same architecture and width
         if hasattr(D_ref, "stem"):  # the tutorials concatenate the label maps to the image
             D_ref.stem.forward = partial(concat_stem, D_ref.stem)
+        if hasattr(G_ref, "to_image") and isinstance(G_ref.to_image, nn.ConvTranspose2d):  # and use torch's layer
+            G_ref.to_image.forward = partial(nn.ConvTranspose2d.forward, G_ref.to_image)
         G_ref.opt = torch.optim.Adam(G_ref.parameters(), lr=2e-4, betas=(0.5, 0.999))
         D_ref.opt = torch.optim.Adam(D_ref.parameters(), lr=2e-4, betas=(0.5, 0.999))
         loader = DataLoader(TutorialMNIST(data.images, data.labels), batch_size=args.batch_size, shuffle=True,

@@ -193,3 +193,24 @@ def test_bf16_autocast_stays_close_to_fp32(tmp_path):
     with torch.no_grad():
         x32, x16 = runs["fp32"].G.eval()(z, y), runs["bf16"].G.eval()(z, y)
     assert (x32 - x16).abs().max() < 0.02  # images in [-1, 1]: under 1% of the range
+
+
+def test_conv_models_train_channels_last_by_default_with_the_same_numerics(tmp_path):
+    """NHWC is the default memory format of conv models (measured faster on CPU); it changes
+    the kernels, not the arithmetic: one fp32 step computes the NCHW step's gradients."""
+    runs = {}
+    for name, channels_last in (("default", None), ("nchw", False)):
+        train = {"precision": "fp32", "channels_last": channels_last}
+        runs[name] = Trainer(variant_config(steps=1, train=train), tmp_path / name, progress=False)
+        runs[name].train_step()
+    assert runs["default"].D.features[1].weight.is_contiguous(memory_format=torch.channels_last)
+    assert runs["nchw"].D.features[1].weight.is_contiguous()
+    for name in ("G", "D"):
+        ours, theirs = getattr(runs["default"], name), getattr(runs["nchw"], name)
+        for (key, a), b in zip(ours.named_parameters(), theirs.parameters()):
+            scale = b.grad.abs().max().item()
+            torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=f"{name}.{key}")
+            # Adam's first step is about lr * sign(grad): near-zero gradients may round either way
+            torch.testing.assert_close(a, b, rtol=0, atol=0.05 * runs["nchw"].config.train.lr_g)
+    mlp = Trainer(tiny_config("cgan-mlp", steps=1), tmp_path / "mlp", progress=False)
+    assert all(p.is_contiguous() for p in mlp.D.parameters())

@@ -96,7 +96,7 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads; None: torch's default (one per physical core)
     device: str = "auto"  # auto (a GPU when there is one) | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 autocast where the hardware has bf16) | bf16 | fp32
-    channels_last: bool = False  # NHWC memory format for conv models (cuDNN likes it; slower with bf16 on CPU)
+    channels_last: bool | None = None  # NHWC memory format for conv models; None: on (measured faster on CPU)
     compile: bool = False  # torch.compile G and D (measured slower on CPU: opt-in)
     sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not each shard's
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from condgan.models.layers import feature_linear
 from condgan.registry import Registry
 
 EMBED_DIM = 16  # learned label embeddings: enough for tens of classes, cheap as D input maps
@@ -185,14 +186,16 @@ def make_norm(kind: str, num_features: int, *, spatial: bool) -> Norm:
 D_NORMS = ("batch", "layer", "none")
 
 
-# --- D heads: (h_flat (N, F), pooled (N, C), y) -> DOutput ------------------------------
+# --- D heads: (features h (N, F) or (N, C, H, W), pooled (N, C), y) -> DOutput ------------
 class LinearHead(nn.Module):
+    """A linear score of the flattened features (`feature_linear`: no copy of a channels_last h)."""
+
     def __init__(self, flat_dim: int, pooled_dim: int, num_classes: int) -> None:
         super().__init__()
         self.linear = nn.Linear(flat_dim, 1)
 
-    def forward(self, h_flat: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        return DOutput(self.linear(h_flat).squeeze(1))
+    def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
+        return DOutput(feature_linear(self.linear, h).squeeze(1))
 
 
 class ProjectionHead(LinearHead):
@@ -203,8 +206,8 @@ class ProjectionHead(LinearHead):
         self.embed = nn.Embedding(num_classes, pooled_dim)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # N(0, 1) would swamp the logit at the start
 
-    def forward(self, h_flat: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        logits = self.linear(h_flat).squeeze(1) + (lookup(self.embed, y).to(pooled.dtype) * pooled).sum(1)
+    def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
+        logits = feature_linear(self.linear, h).squeeze(1) + (lookup(self.embed, y).to(pooled.dtype) * pooled).sum(1)
         return DOutput(logits)
 
 
@@ -215,8 +218,8 @@ class ACGANHead(LinearHead):
         super().__init__(flat_dim, pooled_dim, num_classes)
         self.classify = nn.Linear(flat_dim, num_classes)
 
-    def forward(self, h_flat: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        return DOutput(self.linear(h_flat).squeeze(1), self.classify(h_flat))
+    def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
+        return DOutput(feature_linear(self.linear, h).squeeze(1), feature_linear(self.classify, h))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from torch import nn
 
 from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, ConditionedConv2d, DOutput, make_norm
 from condgan.models.init import dcgan_init_, spectral_norm_
+from condgan.models.layers import ImageConvTranspose2d
 
 MIN_SIZE, MAX_SIZE = 8, 64
 
@@ -50,7 +51,7 @@ class DCGANGenerator(nn.Module):
         chans = [_channels(width, i, k) for i in range(k)]
         self.convs = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in pairwise(chans))
         self.norms = nn.ModuleList(spec.norm(c, num_classes, spatial=True) for c in chans[1:])
-        self.to_image = nn.ConvTranspose2d(chans[-1], img_channels, 4, 2, 1)
+        self.to_image = ImageConvTranspose2d(chans[-1], img_channels, 4, 2, 1)
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -92,4 +93,4 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOutput:
         """x: (N, C, H, W) in [-1, 1], y: (N,) int64 -> DOutput(logits (N,), class logits or None)."""
         h = self.features(self.stem(x, self.cond(y, x)))  # the label maps enter the first conv
-        return self.head(h.flatten(1), h.sum(dim=(2, 3)), y)  # sum pooling, as in SNGAN's projection D
+        return self.head(h, h.sum(dim=(2, 3)), y)  # sum pooling, as in SNGAN's projection D

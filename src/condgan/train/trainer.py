@@ -79,7 +79,7 @@ class Trainer:
         if self.dist.enabled and t.sync_bn:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
         conv = any(p.dim() == 4 for p in D.parameters())
-        fmt = torch.channels_last if t.channels_last and conv else torch.contiguous_format
+        fmt = torch.channels_last if conv and t.channels_last is not False else torch.contiguous_format
         self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
         streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
         self.batches = (StreamingBatches if streamed else ShuffledBatches)(data.images, data.labels, t.batch_size,
