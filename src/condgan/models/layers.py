@@ -75,7 +75,6 @@ class ImageConvTranspose2d(nn.ConvTranspose2d):
         return _ExpandFunction.apply(h, weight, self.bias, self)
 
 
-
 def feature_linear(layer: nn.Linear, h: torch.Tensor) -> torch.Tensor:
     """layer(h.flatten(1)): features in (C, H, W) order, as the layer's weight was trained.
 
