@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from condgan.models.layers import feature_linear
+from condgan.models.layers import feature_linear, is_channels_last
 from condgan.registry import Registry
 
 EMBED_DIM = 16  # learned label embeddings: enough for tens of classes, cheap as D input maps
@@ -135,7 +135,7 @@ class ConditionedConv2d(nn.Module):
         taps = w[:, c:].transpose(0, 1).reshape(k * out, -1)  # (K * out, kh * kw)
         response = (taps @ self._tap_mask(x).to(taps.dtype)).view(k, out, -1)  # (K, out, H' * W')
         cond = cond.to(h.dtype)
-        if h.is_contiguous() or not h.is_contiguous(memory_format=torch.channels_last):
+        if not is_channels_last(h):
             return torch.addmm(h.flatten(1), cond, response.flatten(1).to(h.dtype)).view_as(h)
         # channels_last: add in (H', W', out) order so that h stays a view and keeps its layout
         nhwc = h.permute(0, 2, 3, 1)

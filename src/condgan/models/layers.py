@@ -11,7 +11,8 @@ from torch import nn
 FEW_OUTPUTS = 64
 
 
-def _is_channels_last(t: torch.Tensor) -> bool:
+def is_channels_last(t: torch.Tensor) -> bool:
+    """Laid out NHWC, and not also NCHW (a 1-channel or 1x1 map is both: that counts as NCHW)."""
     return not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
 
 
@@ -19,7 +20,7 @@ def _expand(h: torch.Tensor, weight: torch.Tensor, conv: nn.ConvTranspose2d) -> 
     """conv_transpose2d(h, weight) without bias, as one matmul (each input pixel's contribution
     to every output channel and tap) and col2im (F.fold) summing the overlapping taps."""
     out_hw = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(h.shape[-2:], conv.stride, conv.padding, conv.kernel_size)]
-    if _is_channels_last(h):  # (N, H * W, C) is a view: no copy of the input
+    if is_channels_last(h):  # (N, H * W, C) is a view: no copy of the input
         cols = torch.matmul(h.permute(0, 2, 3, 1).flatten(1, 2), weight.flatten(1)).transpose(1, 2)
     else:
         cols = torch.matmul(weight.flatten(1).t(), h.flatten(2))  # (N, C_out * kh * kw, H * W)
@@ -83,7 +84,7 @@ def feature_linear(layer: nn.Linear, h: torch.Tensor) -> torch.Tensor:
     contiguous gradient would meet D's channels_last LeakyReLU input, and that mixed-layout
     backward takes a strided path: 1.0 ms instead of 0.04 ms per call (bf16, 64 x 128 x 7 x 7).
     """
-    if h.dim() != 4 or not _is_channels_last(h):
+    if h.dim() != 4 or not is_channels_last(h):
         return layer(h.flatten(1))
     n, c, height, width = h.shape
     weight = layer.weight.view(-1, c, height, width).permute(0, 2, 3, 1).reshape(layer.out_features, -1)
