@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,25 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("CONDGAN_CACHE_DIR", os.environ.get("CONDGAN_TEST_CACHE_DIR")
                      or str(tmp_path_factory.getbasetemp() / "cache"))  # fmt: skip
         yield
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A tiny trained cdcgan run (20 steps), shared by the export and serving tests."""
+    from condgan.config import load_config
+    from condgan.train import Trainer
+
+    run = tmp_path_factory.mktemp("serve") / "run"
+    options = {"model": {"width": 8}, "train": {"epochs": None, "steps": 20, "batch_size": 16}}
+    Trainer(load_config(None, [options]), run, progress=False).fit()
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_run) -> Path:
+    out = tiny_run.parent / "g.onnx"
+    result = subprocess.run([sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "max abs diff" in result.stdout
+    return out

@@ -79,12 +79,58 @@ def test_sample_png_and_npz(run_dir, tmp_path):
         (["--label", "10"], "label 10 out of range: this generator has classes 0..9"),
         (["--label", "seven"], "unknown label 'seven'; valid: 0..9 or 0, 1, 2"),
         (["--n", "0"], "--n must be >= 1"),
+        (["--scale", "0"], "--scale must be >= 1"),
+        (["--label", "3", "--seed", "-1"], "--seed must be in 0..9223372036854775807, got -1"),
+        (["--label", "3", "--attrs", "class=3"], "give --label or --attrs, not both"),
         (["--out", "x.jpg"], "--out must end in .png or .npz"),
     ],
 )
 def test_sample_user_errors(run_dir, tmp_path, args, message):
     out = [] if "--out" in args else ["--out", tmp_path / "x.png"]
     assert_user_error(condgan("sample", run_dir, *args, *out), message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--per-class", "0"], "--per-class must be >= 1, got 0"),
+        (["--per-class", "-3"], "--per-class must be >= 1, got -3"),
+        (["--seed", "-2"], "--seed must be in 0.."),
+    ],
+)
+def test_eval_user_errors(run_dir, args, message):
+    assert_user_error(condgan("eval", run_dir, *args), message)
+
+
+def test_an_image_size_the_model_cannot_make(tmp_path):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (40, 40), 60 * i).save(tmp_path / "data" / name / f"{i}.png")
+    result = condgan("train", "--dataset", tmp_path / "data", "--img-size", "128", "--out", tmp_path / "r", *TINY,
+                     "--batch-size", "2", "--steps", "1", "--no-progress")
+    assert_user_error(result, "model cdcgan makes images of 8..64 px, but the data is 128 px")
+
+
+def test_the_done_hint_is_a_command_that_works(run_dir, tmp_path):
+    from condgan.cli import _example_request
+    from condgan.conditions import ConditionSpec
+
+    hint = _example_request(ConditionSpec.classes(["cat", "dog", "fox"]))
+    assert hint == "--label fox "
+    result = condgan("sample", run_dir, *_example_request(ConditionSpec.classes(list("0123456789"))).split(),
+                     "--n", "4", "--out", tmp_path / "x.png")
+    assert result.returncode == 0, result.stderr
+
+
+def test_sample_a_grid_of_every_class_with_shared_noise(run_dir, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "grid.png"
+    assert condgan("sample", run_dir, "--n", "3", "--scale", "1", "--out", out).returncode == 0
+    assert np.asarray(Image.open(out)).shape == (2 + 10 * 30, 2 + 3 * 30)  # 10 rows (classes) x 3 columns (noise)
 
 
 def test_missing_run_directory(tmp_path):

@@ -70,114 +70,85 @@ def cmd_train(args: argparse.Namespace) -> None:
     name = f"{config.data.dataset}-{config.model.name}"  # the preset's name for the bundled presets
     stamp = broadcast_from_main(time.strftime("%Y%m%d-%H%M%S"), info)  # every rank writes to one run dir
     run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{stamp}"
-    trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress)
+    trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress, dist=info)
     say = print if info.is_main else (lambda *a: None)
     ranks = f" on {info.world_size} processes" if info.enabled else ""
     say(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps{ranks} -> {run_dir}")
     trainer.fit()
-    label = "--label 7 " if trainer.G.num_classes and trainer.spec is None else ""
-    say(f"done: {run_dir}\nsample with: condgan sample {run_dir} {label}--n 64 --out samples.png")
+    say(f"done: {run_dir}\nsample with: condgan sample {run_dir} {_example_request(trainer.spec)}--n 64 "
+        "--out samples.png")
+
+
+def _example_request(spec) -> str:
+    """A condition flag that works for this run: a real class name, or one value per factor."""
+    if spec.is_classes:
+        name = spec.class_names[min(7, len(spec.class_names) - 1)]
+        return f"--label {name} " if " " not in name else f'--label "{name}" '
+    if spec.factors and not any(f.binary for f in spec.factors):
+        return '--attrs "' + ",".join(f"{f.name}={f.values[0]}" for f in spec.factors) + '" '
+    return ""
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    import torch
-
     from condgan.images import make_grid, save_png, to_uint8
-    from condgan.labels import resolve_label
-    from condgan.models.storage import load_condition_spec, load_generator
+    from condgan.models.storage import load_generator
     from condgan.samples_file import save_samples
-    from condgan.sampling import class_grid_labels, sample
+    from condgan.sampling import conditions_of, grid, noise, per_condition, sample
 
     out = Path(args.out)
     if out.suffix not in FORMATS:
         raise CondganError(f"--out must end in {' or '.join(FORMATS)}, got '{out.name}'")
-    for flag in ("n", "per_class"):
+    for flag in ("n", "per_class", "scale"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise CondganError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
-    if args.per_class is not None and args.label is not None:
-        raise CondganError("give --label or --per-class, not both")
-    G, class_names = load_generator(args.run_dir)
-    spec = load_condition_spec(args.run_dir)
-    if spec is not None:
-        _sample_factors(G, spec, args, out)
-        return
-    if args.attrs is not None:
-        raise CondganError("--attrs is for generators of several-factor conditions; this one takes --label")
-    K, n = len(class_names), None  # n: the count of an unconditional batch (no labels)
-    if args.label is not None:
-        index = resolve_label(args.label, class_names)
-        labels, ncol, what = torch.full((args.n,), index, dtype=torch.long), 8, f"class {class_names[index]}"
-    elif K:
-        per_class = args.per_class or args.n
-        labels, ncol, what = class_grid_labels(K, per_class), per_class, f"{per_class} per class"
-    else:
-        n = args.per_class or args.n
-        labels, ncol, what = None, 8, "unconditional"
-    x = sample(G, labels, seed=args.seed, n=n)
+    _check_seed(args.seed)
+    asked = args.label is not None or args.attrs is not None
+    if args.per_class is not None and asked:
+        raise CondganError("give --label / --attrs or --per-class, not both")
+    G, spec = load_generator(args.run_dir)
+    codes = None
+    if asked:  # n images of one condition
+        code = spec.request(args.label, args.attrs)
+        codes = np.repeat(code[None], args.n, axis=0)
+        x, ncol = sample(G, conditions_of(spec, codes), seed=args.seed, n=args.n), 8
+        what = args.attrs or f"class {spec.class_names[int(code[0])]}"
+    elif out.suffix == ".png" and args.per_class is None:  # the picture of every condition, shared noise
+        x, ncol = grid(G, spec, noise(args.n, G.z_dim, args.seed))
+        what = spec.describe()
+    else:  # N of every condition
+        count = args.per_class or args.n
+        codes, conditions = per_condition(spec, count)
+        x, ncol = sample(G, conditions, seed=args.seed, n=len(codes)), count
+        what = f"{count} per {'class' if spec.is_classes else 'condition'}" if spec.factors else "unconditional"
     images = to_uint8(x)
     if out.suffix == ".png":
         save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)
     else:
-        y = labels.numpy() if labels is not None else np.full(len(images), -1, dtype=np.int64)
-        save_samples(out, images, y)
+        labels = codes[:, 0] if codes is not None and spec.factors else np.full(len(images), -1, np.int64)
+        save_samples(out, images, labels, None if spec.is_classes or not spec.factors else spec.encode(codes))
     print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {out}")
 
 
-def _sample_factors(G, spec, args: argparse.Namespace, out: Path) -> None:
-    """`--attrs "digit=7,colour=red"`: n images of that condition; without it, the factor grid."""
-    import torch
+def _check_seed(seed: int) -> None:
+    from condgan.noise import MAX_SEED
 
-    from condgan.images import make_grid, save_png, to_uint8
-    from condgan.sampling import factor_grid, noise, sample
-
-    if args.label is not None or args.per_class is not None:
-        raise CondganError(f"this generator takes --attrs (factors: {', '.join(f.name for f in spec.factors)}), "
-                           "not --label / --per-class")  # fmt: skip
-    if out.suffix != ".png":
-        raise CondganError("several-factor samples are written as a .png grid")
-    if args.attrs is None:
-        x, ncol = factor_grid(G, spec, noise(args.n, G.z_dim, args.seed))
-        what = "every combination"
-    else:
-        condition = torch.from_numpy(spec.encode(spec.parse(args.attrs)[None])).repeat(args.n, 1)
-        x, ncol, what = sample(G, condition, seed=args.seed), 8, args.attrs
-    images = to_uint8(x)
-    save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)
-    print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {out}")
+    if not 0 <= seed <= MAX_SEED:
+        raise CondganError(f"--seed must be in 0..{MAX_SEED}, got {seed}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from condgan.metrics.report import evaluate, summary
-    from condgan.models.storage import load_condition_spec
-
-    spec = load_condition_spec(args.source) if Path(args.source).is_dir() else None
-    if spec is not None:
-        _eval_factors(args)
-        return
-
-    result = evaluate(args.source, dataset=args.dataset, data_dir=args.data_dir,
-                      per_class=args.per_class, seed=args.seed, full=not args.fast,
-                      inception_weights=args.inception_weights)  # fmt: skip
-    print(json.dumps(summary(result)))
-
-
-def _eval_factors(args: argparse.Namespace) -> None:
-    from condgan.metrics.report import run_data
+    from condgan.metrics.evaluators import EvalRequest, evaluator_for
     from condgan.models.storage import load_generator
 
-    data = run_data(Path(args.source))
-    if data.get("dataset") != "coloured-mnist":
-        raise CondganError(f"no evaluator yet for the attribute conditions of {data.get('dataset')}")
-    from condgan.metrics.factors import coloured_mnist_report
-    from condgan.models.storage import atomic_write
-
-    G, _ = load_generator(args.source)
-    per_combo = max(1, args.per_class // 5)  # --per-class 1000 -> 200 per digit x colour combination
-    result = coloured_mnist_report(G, data.get("holdout"), per_combo, args.seed, args.data_dir or data.get("data_dir"))
-    text = json.dumps(result, indent=2)
-    atomic_write(Path(args.source) / "eval.json", lambda tmp: Path(tmp).write_text(text))
-    print(json.dumps({k: v for k, v in result.items() if k != "combos"}))
+    if args.per_class < 1:
+        raise CondganError(f"--per-class must be >= 1, got {args.per_class}")
+    _check_seed(args.seed)
+    source = Path(args.source)
+    spec = load_generator(source)[1] if source.is_dir() else None
+    request = EvalRequest(source, args.dataset, args.data_dir, args.per_class, args.seed, not args.fast,
+                          args.inception_weights)
+    print(json.dumps(evaluator_for(source, spec)(request)))
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -193,8 +164,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.suffix != ".onnx":
         raise CondganError(f"--out must end in .onnx, got '{out.name}'")
-    G, class_names = load_generator(args.run_dir)
-    export_onnx(G, class_names, out)
+    G, condition = load_generator(args.run_dir)
+    export_onnx(G, condition, out)
     diff = parity(G, out)
     print(f"wrote {out}; parity with PyTorch on 64 images: max abs diff {diff:.3g}")
     if diff > 1e-4:
@@ -250,11 +221,8 @@ def cmd_data(args: argparse.Namespace) -> None:
         print(f"ok  {path}  ({kind} {data_file.md5})")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_train(sub) -> None:
     from condgan.presets import DEFAULT_PRESET, preset_names
-
-    parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0].split(": ", 1)[1])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a GAN into a run directory")
     train.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or a .yaml file "
@@ -281,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
+
+def _add_sample(sub) -> None:
     smp = sub.add_parser("sample", help="generate images from a trained run")
     smp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
     smp.add_argument("--label", help="class index or name (default: a grid of every class)")
@@ -293,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: a grid of the factors)")  # fmt: skip
     smp.set_defaults(func=cmd_sample)
 
+
+def _add_eval(sub) -> None:
     ev = sub.add_parser("eval", help="measure a run or a samples .npz with the domain classifier")
     ev.add_argument("source", metavar="RUN_DIR|SAMPLES.npz", help="a run directory or a samples file")
     ev.add_argument("--dataset", help="reference dataset (default: the run's, or mnist for a .npz)")
@@ -304,15 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="local FID Inception weights for Inception FID/KID/IS (never downloaded; default: skip)")
     ev.set_defaults(func=cmd_eval)
 
+
+def _add_compare(sub) -> None:
     cmp = sub.add_parser("compare", help="print the saved evaluations of several runs side by side")
     cmp.add_argument("sources", nargs="+", metavar="RUN_DIR|SAMPLES.npz", help="evaluated runs or samples files")
     cmp.set_defaults(func=cmd_compare)
 
+
+def _add_export(sub) -> None:
     exp = sub.add_parser("export", help="export a run's generator to ONNX and check it against PyTorch")
     exp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
     exp.add_argument("--out", required=True, help="output .onnx file")
     exp.set_defaults(func=cmd_export)
 
+
+def _add_serve(sub) -> None:
     srv = sub.add_parser("serve", help="serve a generator: demo page and HTTP API ([serve] extra)")
     srv.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory (PyTorch backend)")
     srv.add_argument("--onnx", metavar="FILE", help="serve this ONNX export with onnxruntime instead")
@@ -324,12 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="open connections before new ones get 503 (default: 64)")  # fmt: skip
     srv.set_defaults(func=cmd_serve)
 
+
+def _add_data(sub) -> None:
     data = sub.add_parser("data", help="list, download or verify the known datasets")
     data.add_argument("action", choices=["list", "download", "verify"], help="what to do")
     data.add_argument("name", nargs="?", help="dataset name (download, verify)")
     data.add_argument("--data-dir", help="look here first, and download here (default: $CONDGAN_DATA_DIR, "
                       "else the user cache)")  # fmt: skip
     data.set_defaults(func=cmd_data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0].split(": ", 1)[1])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_train, _add_sample, _add_eval, _add_compare, _add_export, _add_serve, _add_data):
+        add(sub)
     return parser
 
 

@@ -1,19 +1,44 @@
-"""Conditions made of several factors: categorical ones (one-hot columns) and binary attributes.
+"""What G and D are conditioned on: one description for every run (`Condition`).
 
-A class-conditional dataset has one categorical factor, and its condition is the label. An
-attribute dataset describes each image by several factors — e.g. coloured MNIST by
-(digit, colour), a CelebA-style table by 40 binary attributes — and its condition is one
-float vector: the one-hot columns of every categorical factor, then one 0/1 column per
-binary attribute. G and D take that vector through the same conditioning modules as labels.
+`ConditionSpec` is the kind made of factors. A class-conditional dataset has one categorical
+factor (`ConditionSpec.classes(names)`), and its condition is the class index. An attribute
+dataset describes each image by several factors — e.g. coloured MNIST by (digit, colour), a
+CelebA-style table by 40 binary attributes — and its condition is one float vector: the
+one-hot columns of every categorical factor, then one 0/1 column per binary attribute. G and D
+take either through the same conditioning modules (a label acts as its one-hot row). No
+factor at all is the unconditional case (`ConditionSpec.classes(())`, dim 0).
+
+Every run's `generator/config.json` holds its condition as `{"kind": ..., ...}`; a new kind of
+condition (an image, for image-to-image translation) is one class with `to_json`/`from_json`
+plus one `CONDITION_KINDS` line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from condgan.errors import CondganError
+from condgan.labels import resolve_label
+from condgan.registry import Registry
+
+CLASS_FACTOR = "class"  # the factor name of a class-conditional dataset
+
+
+class Condition(Protocol):
+    """The interface every kind of condition offers to the trainer, sampling, eval and serving."""
+
+    kind: ClassVar[str]
+
+    @property
+    def dim(self) -> int: ...  # width of the condition vector G and D take (0: unconditional)
+
+    @property
+    def class_names(self) -> tuple[str, ...]: ...  # the names of its columns (of the classes, for classes)
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -29,11 +54,70 @@ class Factor:
 
 @dataclass(frozen=True)
 class ConditionSpec:
+    """A condition made of categorical factors and binary attributes (classes: one factor)."""
+
     factors: tuple[Factor, ...]
+    kind: ClassVar[str] = "factors"
+
+    @classmethod
+    def classes(cls, names: tuple[str, ...] | list[str]) -> ConditionSpec:
+        """Class labels: one categorical factor; no names is the unconditional case."""
+        return cls((Factor(CLASS_FACTOR, tuple(names)),) if names else ())
 
     @property
     def dim(self) -> int:
         return sum(f.width for f in self.factors)
+
+    @property
+    def is_classes(self) -> bool:
+        """One categorical factor: the condition is a class index (int64 labels)."""
+        return len(self.factors) == 1 and not self.factors[0].binary
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.factors[0].values if self.is_classes else self.column_names
+
+    @property
+    def factor_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.factors)
+
+    def describe(self) -> str:
+        if not self.factors:
+            return "unconditional"
+        if self.is_classes:
+            return f"{len(self.class_names)} classes"
+        return "factors " + ", ".join(self.factor_names)
+
+    def condition(self, codes: np.ndarray) -> np.ndarray | None:
+        """codes (N, F) -> what G takes: class indices (N,) int64, vectors (N, dim) float32, or None."""
+        if not self.factors:
+            return None
+        return codes[:, 0].astype(np.int64) if self.is_classes else self.encode(codes)
+
+    def request(self, label: str | None = None, attrs: str | None = None) -> np.ndarray:
+        """One condition asked for by a user: `--label 7` (a class index or name) or
+        `--attrs "digit=7,colour=red"` -> codes (F,)."""
+        if label is not None and attrs is not None:
+            raise CondganError("give --label or --attrs, not both")
+        if label is not None:
+            if self.factors and not self.is_classes:
+                raise CondganError(f"this generator takes --attrs (factors: {', '.join(self.factor_names)}), "
+                                   "not --label")
+            return np.array([resolve_label(label, self.class_names)], np.int64)
+        if attrs is not None:
+            if not self.factors:
+                raise CondganError("this generator is unconditional: it takes no --attrs")
+            return self.parse(attrs)
+        raise CondganError("give a --label or --attrs")
+
+    def every_condition(self) -> np.ndarray:
+        """Codes (M, F) of every combination of the categorical factors (one row when unconditional);
+        binary attributes make too many combinations and are refused."""
+        if any(f.binary for f in self.factors):
+            raise CondganError("binary attributes have too many combinations for --per-class; ask for one "
+                               "condition with --attrs")
+        sizes = [len(f.values) for f in self.factors]
+        return np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64) if sizes else np.zeros((1, 0), np.int64)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -98,9 +182,12 @@ class ConditionSpec:
         return np.array(codes, np.int64)
 
     def grid_codes(self) -> tuple[np.ndarray, int]:
-        """Codes for a picture of the factors and its column count: rows = values of the first
-        factor, columns = values of the second (the rest at their first value); for binary
-        attributes, one row with nothing on, then one row per attribute switched on alone."""
+        """Codes for a picture of the condition and how many of them make a row.
+
+        Two or more categorical factors: rows = values of the first, columns = values of the
+        second (the rest at their first value), per row one noise vector. Otherwise one
+        condition per row — each class; for binary attributes nothing on, then each attribute
+        alone — and the columns are noise vectors (`sampling.grid`)."""
         cats = [j for j, f in enumerate(self.factors) if not f.binary]
         base = np.zeros(len(self.factors), np.int64)
         if len(cats) >= 2:
@@ -109,6 +196,8 @@ class ConditionSpec:
             for i, code in enumerate(rows):
                 code[a], code[b] = divmod(i, len(self.factors[b].values))
             return np.stack(rows), len(self.factors[b].values)
+        if self.is_classes:
+            return np.arange(len(self.class_names), dtype=np.int64)[:, None], 1
         rows = [base.copy()]
         for j, f in enumerate(self.factors):
             for v in range(1 if f.binary else 0, len(f.values)):
@@ -118,9 +207,37 @@ class ConditionSpec:
                     rows.append(code)
         return np.stack(rows), 1
 
-    def to_json(self) -> list[dict]:
-        return [{"name": f.name, "values": list(f.values), "binary": f.binary} for f in self.factors]
+    def to_json(self) -> dict[str, Any]:
+        factors = [{"name": f.name, "values": list(f.values), "binary": f.binary} for f in self.factors]
+        return {"kind": self.kind, "factors": factors}
 
     @classmethod
-    def from_json(cls, items: list[dict]) -> ConditionSpec:
-        return cls(tuple(Factor(d["name"], tuple(d["values"]), bool(d["binary"])) for d in items))
+    def from_json(cls, data: dict[str, Any]) -> ConditionSpec:
+        items = data.get("factors")
+        if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
+            raise CondganError("conditions.factors must be a list of {name, values, binary} objects")
+        try:
+            factors = tuple(Factor(str(d["name"]), tuple(str(v) for v in d["values"]), bool(d.get("binary", False)))
+                            for d in items)
+        except (KeyError, TypeError):
+            raise CondganError("each of conditions.factors needs a name and a list of values") from None
+        for f in factors:
+            if not f.values or len(set(f.values)) != len(f.values):
+                raise CondganError(f"condition factor {f.name!r} needs distinct values, got {list(f.values)}")
+        return cls(factors)
+
+
+CONDITION_KINDS: Registry[type] = Registry("condition kind")
+CONDITION_KINDS.add(ConditionSpec.kind, ConditionSpec)
+
+
+def condition_from_json(data: Any, class_names: list[str] | None = None) -> Condition:
+    """The condition stored in a generator's config.json (`conditions`); files written before
+    conditions were stored for classes hold only `class_names`, and a list of factors."""
+    if data is None:
+        return ConditionSpec.classes(tuple(class_names or ()))
+    if isinstance(data, list):  # the first format: factors only
+        data = {"kind": ConditionSpec.kind, "factors": data}
+    if not isinstance(data, dict):
+        raise CondganError(f"conditions must be an object with a kind, got {type(data).__name__}")
+    return CONDITION_KINDS.get(str(data.get("kind"))).from_json(data)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from condgan.errors import CondganError
-from condgan.losses import LOSSES
+from condgan.losses import LOSSES, Recipe, resolve_recipe
 from condgan.models import MODELS
 from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
 from condgan.optim import OPTIMIZERS
@@ -132,17 +132,6 @@ class TrainConfig:
                 raise CondganError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """Training options after defaults: what the trainer actually does."""
-
-    clip: float | None  # weight-clipping bound, or None
-    gp_weight: float  # 0: no gradient penalty
-    aux_weight: float  # 0: no ACGAN class loss
-    n_critic: int  # D steps per G step
-    d_norm: str  # batch | layer | none
-
-
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -154,31 +143,10 @@ class Config:
         self.recipe()  # refuse conflicting combinations when the config is made, not mid-run
 
     def recipe(self) -> Recipe:
-        """The loss options resolved against the loss's defaults; wrong combinations refused."""
-        loss, lc = LOSSES.get(self.loss.name), self.loss
-        gp_weight = lc.gp_weight if lc.gp_weight is not None else loss.gp_weight
-        if lc.clip is not None and not loss.wasserstein:
-            raise CondganError(f"loss.clip (weight clipping) needs a Wasserstein critic, but loss is {lc.name!r}; "
-                               "use loss wgan, or drop loss.clip")  # fmt: skip
-        clip = lc.clip if lc.clip is not None else loss.clip
-        if clip and gp_weight:
-            raise CondganError(f"loss.clip={clip} and a gradient penalty (gp_weight={gp_weight}) both bound the "
-                               "critic; choose one: loss wgan clips, loss wgan-gp penalises")  # fmt: skip
-        if gp_weight and self.model.d_norm == "batch":
-            raise CondganError(f"model.d_norm=batch conflicts with the gradient penalty of loss {lc.name!r}: "
-                               "the penalty is per sample, BatchNorm mixes samples; use layer or none")  # fmt: skip
-        if lc.aux_weight is not None and self.model.d_cond != "acgan":
-            raise CondganError(f"loss.aux_weight applies only to model.d_cond=acgan, not {self.model.d_cond!r}")
-        d_norm = self.model.d_norm or MODELS.get(self.model.name).d_norm
-        if gp_weight and d_norm == "batch":
-            d_norm = "layer"  # the family default; an explicit batch was refused above
-        return Recipe(
-            clip=clip,
-            gp_weight=gp_weight,
-            aux_weight=(lc.aux_weight or 1.0) if self.model.d_cond == "acgan" else 0.0,
-            n_critic=self.train.n_critic or loss.n_critic,
-            d_norm=d_norm,
-        )
+        """The loss options resolved against the loss's defaults (losses.resolve_recipe)."""
+        m = self.model
+        return resolve_recipe(self.loss.name, dataclasses.asdict(self.loss), d_cond=m.d_cond, d_norm=m.d_norm,
+                              family_d_norm=MODELS.get(m.name).d_norm, n_critic=self.train.n_critic)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from condgan.conditions import Condition
 from condgan.errors import CondganError
-from condgan.models.storage import atomic_write
+from condgan.fileio import atomic_write
 
 OPSET = 17
 
@@ -40,12 +41,14 @@ def _require(module: str):
         raise CondganError(f"{module} is not installed: pip install 'condgan[onnx]'") from None
 
 
-def metadata(G: nn.Module, class_names: list[str]) -> dict[str, str]:
+def metadata(G: nn.Module, condition: Condition) -> dict[str, str]:
     keys = ("z_dim", "img_channels", "img_size")
-    return {"condgan": json.dumps({**{k: G.config[k] for k in keys}, "class_names": list(class_names)})}
+    names = list(condition.class_names) if G.num_classes else []
+    return {"condgan": json.dumps({**{k: G.config[k] for k in keys}, "class_names": names,
+                                   "conditions": condition.to_json()})}
 
 
-def export_onnx(G: nn.Module, class_names: list[str], out: Path | str) -> Path:
+def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
     """Write G (eval mode, fp32, CPU) as ONNX to `out` atomically."""
     onnx = _require("onnx")
     out = Path(out)
@@ -64,7 +67,7 @@ def export_onnx(G: nn.Module, class_names: list[str], out: Path | str) -> Path:
             torch.onnx.export(_Graph(G), args, tmp, input_names=names, output_names=["image"],
                               dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)  # fmt: skip
         model = onnx.load(tmp)
-        for key, value in metadata(G, class_names).items():
+        for key, value in metadata(G, condition).items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.save(model, tmp)

@@ -1,4 +1,10 @@
-"""GAN losses as pure functions of discriminator outputs, plus the critic regularisers.
+"""GAN losses and their regularisers: the whole meaning of `--loss NAME` in one file.
+
+A loss is a pair of pure functions of D's outputs plus its recipe's defaults (registry at
+the end): e.g. wgan-gp = the Wasserstein critic, a gradient penalty of weight 10, five
+critic steps per G step, and (the penalty being per sample) no BatchNorm in the critic.
+`resolve_recipe` turns the config's loss options into the `Recipe` the trainer runs,
+refusing combinations that contradict each other.
 
 Logit losses use the softplus form (no log(0), no overflow):
 -log(sigmoid(t)) = softplus(-t);  -log(1 - sigmoid(t)) = softplus(t).
@@ -6,14 +12,20 @@ Logit losses use the softplus form (no log(0), no overflow):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from condgan.errors import CondganError
 from condgan.registry import Registry
+
+if TYPE_CHECKING:  # models import nothing from here; the type alone is needed
+    from condgan.models.conditioning import DOutput
 
 
 def bce_d(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
@@ -84,6 +96,71 @@ def clip_weights_(D: nn.Module, c: float) -> None:
         p.clamp_(-c, c)
 
 
+# --- regularisers: what a recipe adds to the plain loss pair ------------------------------
+@dataclass(frozen=True)
+class DTerms:
+    """What a regulariser's loss term may read: one D step's batch and D's outputs (fp32).
+
+    Terms are computed in the autocast region of D's forwards (they may call D again, and
+    share its cast weights); return them in fp32."""
+
+    D: nn.Module
+    x_real: torch.Tensor
+    x_fake: torch.Tensor  # detached from G for D's terms
+    y: torch.Tensor | None
+    out_real: DOutput
+    out_fake: DOutput
+    draw: torch.Tensor | None  # this regulariser's random numbers for the step (see Regulariser.draw)
+
+
+@dataclass(frozen=True)
+class Regulariser:
+    """One extra ingredient of training. Every hook is optional:
+
+    d_term(terms) -> scalar, added to D's loss times the weight (logged under `stat`);
+    g_term(out_fake, y) -> scalar, added to G's loss times the weight (outside autocast);
+    after_d_update(D, weight): applied to D's weights after each of its updates;
+    draw(n, generator, device): random numbers drawn once per D step, in the trainer's stream.
+    """
+
+    stat: str
+    d_term: Callable[[DTerms], torch.Tensor] | None = None
+    g_term: Callable[[DOutput, torch.Tensor | None], torch.Tensor] | None = None
+    after_d_update: Callable[[nn.Module, float], None] | None = None
+    draw: Callable[[int, torch.Generator, torch.device], torch.Tensor] | None = None
+    bounds_critic: bool = False  # a Lipschitz bound of the critic: at most one per recipe
+    needs_critic: bool = False  # only meaningful for a Wasserstein critic
+    per_sample: bool = False  # computed per sample: BatchNorm in D (which mixes samples) is refused
+    needs_d_cond: str | None = None  # only with this model.d_cond
+    config_key: str = ""  # the LossConfig field that sets its weight
+
+
+def _gp_term(t: DTerms) -> torch.Tensor:
+    return gradient_penalty(t.D, t.x_real, t.x_fake, t.y, t.draw).float()
+
+
+def _aux_d_term(t: DTerms) -> torch.Tensor:
+    return aux_classifier_loss(t.out_real.class_logits, t.y) + aux_classifier_loss(t.out_fake.class_logits, t.y)
+
+
+def _aux_g_term(out_fake: DOutput, y: torch.Tensor | None) -> torch.Tensor:
+    return aux_classifier_loss(out_fake.class_logits, y)
+
+
+def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    return torch.rand(n, generator=generator, device=device)
+
+
+REGULARISERS: Registry[Regulariser] = Registry("regulariser")
+REGULARISERS.add("gp", Regulariser("gp", d_term=_gp_term, draw=_uniform, bounds_critic=True, per_sample=True,
+                                   config_key="gp_weight"))
+REGULARISERS.add("clip", Regulariser("clip", after_d_update=clip_weights_, bounds_critic=True, needs_critic=True,
+                                     config_key="clip"))
+REGULARISERS.add("aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan",
+                                    config_key="aux_weight"))
+
+
+# --- losses and their recipes ----------------------------------------------------------
 @dataclass(frozen=True)
 class GANLoss:
     """A loss pair and its recipe's defaults (used where the config leaves them unset)."""
@@ -92,14 +169,91 @@ class GANLoss:
     g: Callable[[torch.Tensor], torch.Tensor]  # d_fake -> scalar
     probability: bool = False  # D's output is a logit of P(real): logged as sigmoid means
     wasserstein: bool = False  # a critic: weight clipping applies
-    clip: float | None = None  # default weight-clipping bound
-    gp_weight: float = 0.0  # default gradient-penalty weight
+    regularisers: Mapping[str, float] = field(default_factory=dict)  # default weights by REGULARISERS name
     n_critic: int = 1  # default D steps per G step
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regularisers", MappingProxyType(dict(self.regularisers)))
+
+    @property
+    def clip(self) -> float | None:
+        return self.regularisers.get("clip")
+
+    @property
+    def gp_weight(self) -> float:
+        return self.regularisers.get("gp", 0.0)
 
 
 LOSSES: Registry[GANLoss] = Registry("loss")
 LOSSES.add("bce", GANLoss(bce_d, bce_g, probability=True))
-LOSSES.add("wgan", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, clip=0.01, n_critic=5))
-LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, gp_weight=10.0, n_critic=5))
+LOSSES.add("wgan", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"clip": 0.01}, n_critic=5))
+LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"gp": 10.0},
+                              n_critic=5))
 LOSSES.add("hinge", GANLoss(hinge_d, wasserstein_g))  # G: -E[D(G(z))], as in SNGAN / BigGAN
 LOSSES.add("lsgan", GANLoss(lsgan_d, lsgan_g))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What the trainer actually does: the loss pair, the active regularisers and their
+    weights (in registration order: the order their terms are added), critic steps per G step, and D's normalisation."""
+
+    name: str
+    loss: GANLoss
+    regularisers: tuple[tuple[str, float], ...]
+    n_critic: int
+    d_norm: str  # batch | layer | none
+
+    def weight(self, name: str) -> float:
+        return dict(self.regularisers).get(name, 0.0)
+
+    @property
+    def active(self) -> tuple[tuple[str, Regulariser, float], ...]:
+        """(name, regulariser, weight) of each active regulariser, in order."""
+        return tuple((name, REGULARISERS.get(name), w) for name, w in self.regularisers)
+
+    @property
+    def clip(self) -> float | None:
+        return self.weight("clip") or None
+
+    @property
+    def gp_weight(self) -> float:
+        return self.weight("gp")
+
+    @property
+    def aux_weight(self) -> float:
+        return self.weight("aux")
+
+
+def resolve_recipe(name: str, options: Mapping[str, float | None], *, d_cond: str, d_norm: str | None,
+                   family_d_norm: str, n_critic: int | None) -> Recipe:
+    """The loss `name` with the config's options (`options`: LossConfig fields, None = the
+    loss's default) and the model's D; wrong combinations raise CondganError naming them."""
+    loss = LOSSES.get(name)
+    weights: dict[str, float] = {}
+    for reg_name, reg in REGULARISERS.in_order():
+        given = options.get(reg.config_key)
+        if reg.needs_critic and given is not None and not loss.wasserstein:
+            raise CondganError(f"loss.{reg.config_key} (weight clipping) needs a Wasserstein critic, but loss is "
+                               f"{name!r}; use loss wgan, or drop loss.{reg.config_key}")
+        if reg.needs_d_cond:
+            if given is not None and d_cond != reg.needs_d_cond:
+                raise CondganError(f"loss.{reg.config_key} applies only to model.d_cond={reg.needs_d_cond}, "
+                                   f"not {d_cond!r}")
+            given = (given or 1.0) if d_cond == reg.needs_d_cond else None
+        weight = given if given is not None else loss.regularisers.get(reg_name, 0.0)
+        if weight:
+            weights[reg_name] = float(weight)
+    bounds = [n for n in weights if REGULARISERS.get(n).bounds_critic]
+    if len(bounds) > 1:
+        shown = ", ".join(f"{REGULARISERS.get(n).config_key}={weights[n]}" for n in bounds)
+        raise CondganError(f"loss.clip and a gradient penalty ({shown}) both bound the critic; choose one: "
+                           "loss wgan clips, loss wgan-gp penalises")
+    per_sample = any(REGULARISERS.get(n).per_sample for n in weights)
+    if per_sample and d_norm == "batch":
+        raise CondganError(f"model.d_norm=batch conflicts with the gradient penalty of loss {name!r}: "
+                           "the penalty is per sample, BatchNorm mixes samples; use layer or none")
+    norm = d_norm or family_d_norm
+    if per_sample and norm == "batch":
+        norm = "layer"  # the family default; an explicit batch was refused above
+    return Recipe(name, loss, tuple(weights.items()), n_critic or loss.n_critic, norm)

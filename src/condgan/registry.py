@@ -35,6 +35,10 @@ class Registry(Generic[T]):
                 f"unknown {self.kind} '{name}'; valid: {', '.join(self.names())}"
             ) from None
 
+    def in_order(self) -> list[tuple[str, T]]:
+        """(name, item) pairs in registration order (where the order means something)."""
+        return list(self._items.items())
+
     def names(self) -> list[str]:
         return sorted(self._items)
 

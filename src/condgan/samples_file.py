@@ -1,4 +1,5 @@
-"""The samples file (.npz) of DESIGN.md: `images` uint8 (N, H, W) or (N, H, W, C), `labels` int64 (N,)."""
+"""The samples file (.npz) of DESIGN.md: `images` uint8 (N, H, W) or (N, H, W, C), `labels` int64 (N,),
+and for several-factor conditions `conditions` float32 (N, K)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import numpy as np
 import torch
 
 from condgan.errors import CondganError
-from condgan.models.storage import atomic_write
+from condgan.fileio import atomic_write
 
 
-def save_samples(path: Path | str, images: np.ndarray, labels: np.ndarray) -> None:
+def save_samples(path: Path | str, images: np.ndarray, labels: np.ndarray,
+                 conditions: np.ndarray | None = None) -> None:
+    arrays = {"images": images, "labels": labels.astype(np.int64)}
+    if conditions is not None:
+        arrays["conditions"] = conditions.astype(np.float32)
+
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, images=images, labels=labels.astype(np.int64))
+            np.savez_compressed(f, **arrays)
 
     atomic_write(Path(path), write)
 

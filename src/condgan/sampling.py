@@ -1,12 +1,16 @@
-"""Sampling from a trained generator: seeded noise, requested labels, class grids."""
+"""Sampling from a trained generator: seeded noise, requested conditions, grids, interpolation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import nn
+
+from condgan import noise as noise_stream
+from condgan.conditions import ConditionSpec
 
 
 @contextmanager
@@ -21,11 +25,25 @@ def eval_mode(G: nn.Module) -> Iterator[nn.Module]:
 
 
 def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
-    """(n, z_dim) standard normal noise, a pure function of `seed`."""
-    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    """(n, z_dim) standard normal noise, a pure function of `seed` (condgan.noise: the server's too)."""
+    return torch.from_numpy(noise_stream.noise(n, z_dim, seed))
+
+
+def _device(G: nn.Module) -> torch.device:
+    return next(G.parameters()).device
 
 
 @torch.no_grad()
+def generate(G: nn.Module, z: torch.Tensor, conditions: torch.Tensor | None, batch_size: int = 1000) -> torch.Tensor:
+    """G(z, conditions) in eval mode, in batches: (N, C, H, W) in [-1, 1] on the CPU."""
+    chunks, device = [], _device(G)
+    with eval_mode(G):
+        for i in range(0, len(z), batch_size):
+            y = conditions[i : i + batch_size].to(device) if conditions is not None and G.num_classes else None
+            chunks.append(G(z[i : i + batch_size].to(device), y).float().cpu())
+    return torch.cat(chunks) if chunks else torch.empty(0)
+
+
 def sample(G: nn.Module, labels: torch.Tensor | None, seed: int = 0, n: int | None = None,
            batch_size: int = 1000) -> torch.Tensor:  # fmt: skip
     """Images (N, C, H, W) in [-1, 1] (on the CPU) for `labels` (N,) int64 or condition vectors
@@ -36,41 +54,42 @@ def sample(G: nn.Module, labels: torch.Tensor | None, seed: int = 0, n: int | No
     count = len(labels) if labels is not None else n
     if count is None:
         raise ValueError("give labels or n")
-    z = noise(count, G.z_dim, seed)
-    chunks = []
-    with eval_mode(G):
-        for i in range(0, count, batch_size):
-            y = labels[i : i + batch_size] if labels is not None and G.num_classes else None
-            y = y.to(_device(G)) if y is not None else None
-            chunks.append(G(z[i : i + batch_size].to(_device(G)), y).float().cpu())
-    return torch.cat(chunks)
+    return generate(G, noise(count, G.z_dim, seed), labels, batch_size)
 
 
-@torch.no_grad()
-def factor_grid(G: nn.Module, spec, z: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """(images, columns) of `spec.grid_codes()`: each row drawn with one noise vector of `z`."""
-    codes, ncol = spec.grid_codes()
-    conditions = torch.from_numpy(spec.encode(codes))
-    rows = len(codes) // ncol
-    z_all = z[torch.arange(rows) % len(z)].repeat_interleave(ncol, 0)
-    with eval_mode(G):
-        return G(z_all.to(_device(G)), conditions.to(_device(G))).float().cpu(), ncol
+def conditions_of(spec: ConditionSpec, codes: np.ndarray) -> torch.Tensor | None:
+    """Codes (N, F) -> the tensor G takes (class indices or condition vectors), None when unconditional."""
+    condition = spec.condition(codes)
+    return None if condition is None else torch.from_numpy(condition)
 
 
-def _device(G: nn.Module) -> torch.device:
-    return next(G.parameters()).device
+def grid(G: nn.Module, spec: ConditionSpec, z: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(images, columns) picturing the condition (`spec.grid_codes`). One condition per row
+    (classes): the columns are the noise vectors of `z`, one style per column. Conditions
+    laid out in rows and columns (two factors): row r is drawn with z[r mod len(z)]."""
+    codes, per_row = spec.grid_codes()
+    if per_row == 1:
+        codes, z_all, ncol = codes.repeat(len(z), axis=0), z.repeat(len(codes), 1), len(z)
+    else:
+        rows = len(codes) // per_row
+        z_all, ncol = z[torch.arange(rows) % len(z)].repeat_interleave(per_row, 0), per_row
+    return generate(G, z_all, conditions_of(spec, codes)), ncol
 
 
-def class_grid_labels(num_classes: int, per_class: int) -> torch.Tensor:
-    """Labels for a grid with one row per class: (num_classes * per_class,)."""
-    return torch.arange(max(num_classes, 1)).repeat_interleave(per_class)
+def per_condition(spec: ConditionSpec, count: int) -> tuple[np.ndarray, torch.Tensor | None]:
+    """`count` of every condition (`spec.every_condition`), grouped: (codes (M * count, F), G's conditions)."""
+    codes = spec.every_condition().repeat(count, axis=0)
+    return codes, conditions_of(spec, codes)
 
 
-@torch.no_grad()
-def class_grid(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """Rows = classes, columns = the noise vectors in `z` (K, z_dim): the same style per column."""
-    rows = max(G.num_classes, 1)
-    z_all = z.repeat(rows, 1)
-    y = class_grid_labels(G.num_classes, len(z)) if G.num_classes else None
-    with eval_mode(G):
-        return G(z_all.to(_device(G)), y.to(_device(G)) if y is not None else None).float().cpu()
+def interpolate_conditions(spec: ConditionSpec, a: np.ndarray, b: np.ndarray, steps: int) -> torch.Tensor:
+    """Condition vectors (steps, dim) from the codes `a` to `b` (F,), in equal steps."""
+    va, vb = spec.encode(a[None])[0], spec.encode(b[None])[0]
+    ts = np.linspace(0.0, 1.0, steps)
+    return torch.from_numpy(np.stack([noise_stream.lerp(va, vb, t) for t in ts]))
+
+
+def interpolate_noise(z_dim: int, seed_a: int, seed_b: int, steps: int) -> torch.Tensor:
+    """Noise (steps, z_dim) along the great circle from seed_a's vector to seed_b's."""
+    a, b = noise_stream.noise(1, z_dim, seed_a)[0], noise_stream.noise(1, z_dim, seed_b)[0]
+    return torch.from_numpy(np.stack([noise_stream.slerp(a, b, t) for t in np.linspace(0.0, 1.0, steps)]))

@@ -10,12 +10,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from condgan.config import load_config
-from condgan.train import Trainer
 
 
 def free_port() -> int:
@@ -59,24 +55,6 @@ class Server:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("serve") / "run"
-    options = {"model": {"width": 8}, "train": {"epochs": None, "steps": 20, "batch_size": 16}}
-    Trainer(load_config(None, [options]), run, progress=False).fit()
-    return run
-
-
-@pytest.fixture(scope="session")
-def tiny_onnx(tiny_run) -> Path:
-    out = tiny_run.parent / "g.onnx"
-    result = subprocess.run([sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(out)],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "max abs diff" in result.stdout
-    return out
 
 
 @pytest.fixture(scope="session", params=["pytorch", "onnx"])

@@ -110,3 +110,14 @@ def test_bounded_load_has_no_errors(server):
 
     result = run(server.url, requests=120, concurrency=8, n=4, num_classes=10)
     assert result["errors"] == 0, result
+
+
+def test_cli_sample_and_the_api_draw_the_same_images(server, tiny_run, tmp_path):
+    """One noise stream: `condgan sample --seed S` gives the images `/api/generate?seed=S` gives."""
+    out = tmp_path / "cli.png"
+    result = subprocess.run([sys.executable, "-m", "condgan", "sample", str(tiny_run), "--label", "3", "--n", "16",
+                             "--seed", "5", "--scale", "1", "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    api = image(get(server.url + "/api/generate?label=3&n=16&seed=5")[2]).astype(int)
+    cli = np.asarray(Image.open(out)).astype(int)
+    assert cli.shape == api.shape and np.abs(cli - api).max() <= 1  # onnxruntime may round one level apart

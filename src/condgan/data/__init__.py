@@ -11,36 +11,23 @@ A dataset name that is a directory is an image folder (class = subfolder).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from condgan.conditions import ConditionSpec
+from condgan.data import attributes
 from condgan.data.catalog import DATASETS, DataFile, DatasetInfo
 from condgan.data.download import download
+from condgan.data.folder import folder_classes, load_folder
+from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
 
 __all__ = ["DATASETS", "DatasetInfo", "ImageData", "candidate_dirs", "load_dataset", "locate"]
 
 COLOURED_MNIST = "coloured-mnist"  # derived from MNIST: digit x colour, see condgan.data.attributes
 SYSTEM_DIR = Path("/usr/share/datasets")  # Debian's dataset packages; CONDGAN_SYSTEM_DATA_DIR overrides it
-
-
-@dataclass
-class ImageData:
-    """images: (N, C, H, W) uint8 0-255; labels: (N,) int64 classes, or (N, K) float32
-    condition vectors when `spec` describes several factors (see condgan.conditions)."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    class_names: tuple[str, ...]  # the classes, or the condition's column names
-    spec: ConditionSpec | None = None
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
 
 def user_cache_dir() -> Path:
@@ -98,17 +85,13 @@ def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = 
     a catalogued dataset has its own shape, and a different one is refused. `holdout` keeps
     digit-colour combinations out of coloured-mnist's train split.
     """
-    from condgan.data import attributes
-
     if name == COLOURED_MNIST:
-        return attributes.load_coloured_mnist(split, data_dir, holdout)
+        return attributes.coloured_mnist(load_dataset("mnist", split, data_dir), split, holdout)
     if holdout:
         raise CondganError(f"data.holdout applies to {COLOURED_MNIST} only, not {name}")
     if name not in DATASETS and Path(name).is_dir():
         if attributes.find_table(Path(name)):
             return attributes.load_attribute_table(Path(name), split, img_size, channels)
-        from condgan.data.folder import load_folder
-
         return load_folder(Path(name), split, img_size, channels)
     info = DATASETS.get(name)
     for key, wanted, own in (("img_size", img_size, info.img_size), ("channels", channels, info.img_channels)):
@@ -132,11 +115,7 @@ def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = 
 def class_names_of(name: str) -> tuple[str, ...]:
     """Class names of a catalogued dataset or an image folder (without reading images)."""
     if name == COLOURED_MNIST:
-        from condgan.data.attributes import COLOURED_MNIST_SPEC
-
-        return COLOURED_MNIST_SPEC.column_names
+        return attributes.COLOURED_MNIST_SPEC.column_names
     if name not in DATASETS and Path(name).is_dir():
-        from condgan.data.folder import folder_classes
-
         return folder_classes(Path(name))
     return DATASETS.get(name).class_names

@@ -18,6 +18,7 @@ import torch
 
 from condgan.conditions import ConditionSpec, Factor
 from condgan.data.folder import DEFAULT_SIZE, TEST_EVERY, guess_channels, read_image
+from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
@@ -51,10 +52,8 @@ def colourise(digits: np.ndarray, colours: np.ndarray) -> np.ndarray:
     return np.round(rgb).astype(np.uint8)
 
 
-def load_coloured_mnist(split: str, data_dir, holdout: str | None):
-    from condgan.data import ImageData, load_dataset
-
-    mnist = load_dataset("mnist", split, data_dir)
+def coloured_mnist(mnist: ImageData, split: str, holdout: str | None) -> ImageData:
+    """coloured-mnist's `split` made from MNIST's: a colour per image, drawn from a fixed seed."""
     rng = np.random.default_rng({"train": 0, "test": 1}[split])
     colours = rng.integers(0, len(COLOURS), len(mnist))
     digits = mnist.labels.numpy()
@@ -94,9 +93,7 @@ def read_table(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     return names, files, np.array(rows, np.int64)
 
 
-def load_attribute_table(root: Path, split: str, img_size: int | None, channels: int | None):
-    from condgan.data import ImageData
-
+def load_attribute_table(root: Path, split: str, img_size: int | None, channels: int | None) -> ImageData:
     table = find_table(root)
     names, files, codes = read_table(table)
     chosen = [i for i in range(len(files)) if (i % TEST_EVERY == TEST_EVERY - 1) == (split == "test")]

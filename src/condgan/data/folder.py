@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -96,9 +97,7 @@ class LazyImages(torch.utils.data.Dataset):
         return torch.from_numpy(np.stack([self.read(self.paths[i]) for i in torch.as_tensor(idx).tolist()]))
 
 
-def load_folder(root: Path, split: str, img_size: int | None = None, channels: int | None = None):
-    from condgan.data import ImageData
-
+def load_folder(root: Path, split: str, img_size: int | None = None, channels: int | None = None) -> ImageData:
     paths, labels, names = list_images(root, split)
     size = img_size or DEFAULT_SIZE
     channels = channels or guess_channels(paths)

@@ -19,7 +19,7 @@ from torch import nn
 
 from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches, to_signed_unit
-from condgan.models.storage import atomic_write
+from condgan.fileio import atomic_write
 
 ARCH_VERSION = "cnn-v2"
 

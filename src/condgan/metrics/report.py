@@ -15,15 +15,16 @@ import yaml
 
 from condgan.data import ImageData, class_names_of, load_dataset
 from condgan.errors import CondganError
+from condgan.fileio import atomic_write
 from condgan.images import heatmap, make_grid, quantize, save_png, to_hwc
 from condgan.metrics.accuracy import conditional_accuracy
 from condgan.metrics.classifier import DomainCNN, accuracy, embed, get_classifier, train_classifier
 from condgan.metrics.fid import fid, intra_fid, kid
 from condgan.metrics.inception import inception_metrics
 from condgan.metrics.precision_recall import K_NEIGHBOURS, manifold_metrics
-from condgan.models.storage import atomic_write, load_generator
+from condgan.models.storage import load_generator
 from condgan.samples_file import load_samples
-from condgan.sampling import class_grid_labels, sample
+from condgan.sampling import sample
 
 
 def run_data(run_dir: Path) -> dict:
@@ -36,7 +37,7 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
     """(images (N, C, H, W) uint8, labels (N,)): `per_class` images of every class."""
     if not num_classes:
         raise CondganError("this generator is unconditional: conditional metrics need class labels")
-    labels = class_grid_labels(num_classes, per_class)
+    labels = torch.arange(num_classes).repeat_interleave(per_class)  # grouped by class, as a grid
     return quantize(sample(G, labels, seed=seed)), labels
 
 
@@ -71,8 +72,8 @@ def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
     """(images, labels, dataset name, report prefix) of a run directory or a samples file."""
     if source.is_dir():
         dataset = dataset or run_data(source).get("dataset") or "mnist"
-        G, class_names = load_generator(source)
-        return (*generate(G, len(class_names), per_class, seed), dataset, report_prefix(source))
+        G, condition = load_generator(source)
+        return (*generate(G, len(condition.class_names), per_class, seed), dataset, report_prefix(source))
     if source.suffix == ".npz":
         dataset = dataset or "mnist"
         images, labels = load_samples(source, num_classes=len(class_names_of(dataset)))

@@ -8,7 +8,8 @@ from torch import nn
 
 from condgan.errors import CondganError
 from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput
-from condgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from condgan.models.contract import Discriminator, Generator
+from condgan.models.dcgan import MAX_SIZE, MIN_SIZE, DCGANDiscriminator, DCGANGenerator
 from condgan.models.mlp import MLPDiscriminator, MLPGenerator
 from condgan.registry import Registry
 
@@ -20,28 +21,33 @@ class Architecture:
     default_width: int
     d_norm: str  # D's normalisation unless the config chooses one
     conditional: bool = True  # False: the labels of the dataset are ignored (num_classes=0)
+    sizes: tuple[int, int] | None = None  # the image sizes it can make (None: any)
+
+    def check_size(self, name: str, img_size: int) -> None:
+        if self.sizes is not None and not self.sizes[0] <= img_size <= self.sizes[1]:
+            lo, hi = self.sizes
+            raise CondganError(f"model {name} makes images of {lo}..{hi} px, but the data is {img_size} px: "
+                               f"choose --img-size {lo}..{hi}, or model cgan-mlp")
 
 
 MODELS: Registry[Architecture] = Registry("model")
 MODELS.add("cgan-mlp", Architecture(MLPGenerator, MLPDiscriminator, default_width=256, d_norm="none"))
-MODELS.add("cdcgan", Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch"))
+MODELS.add("cdcgan", Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch",
+                                  sizes=(MIN_SIZE, MAX_SIZE)))
 MODELS.add("dcgan", Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch",
-                                 conditional=False))  # fmt: skip
-
-GENERATORS: Registry[type[nn.Module]] = Registry("generator class")
-for _cls in (MLPGenerator, DCGANGenerator):
-    GENERATORS.add(_cls.__name__, _cls)
+                                 conditional=False, sizes=(MIN_SIZE, MAX_SIZE)))
 
 
 def build_models(
     name: str, *, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int | None = None,
     d_cond: str = "concat", g_cond: str = "concat", d_norm: str | None = None, spectral_norm: bool = False,
-) -> tuple[nn.Module, nn.Module]:  # fmt: skip
-    """(G, D) of the named family. `num_classes` is the dataset's; unconditional families drop it.
+) -> tuple[Generator, Discriminator]:  # fmt: skip
+    """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
     d_norm None takes the family's default (batch for conv D, none for the MLP D).
     """
     arch = MODELS.get(name)
+    arch.check_size(name, img_size)
     num_classes = num_classes if arch.conditional else 0
     D_CONDITIONING.get(d_cond), G_CONDITIONING.get(g_cond)  # unknown names: one clear error
     if num_classes == 0:
@@ -56,4 +62,14 @@ def build_models(
     return G, D
 
 
-__all__ = ["GENERATORS", "MODELS", "Architecture", "DOutput", "build_models"]
+def family_of(meta: dict) -> Architecture:
+    """The family a generator/config.json names (`family`; the first format named G's class)."""
+    if "family" in meta:
+        return MODELS.get(str(meta["family"]))
+    for name in MODELS:
+        if MODELS.get(name).generator.__name__ == meta.get("class"):
+            return MODELS.get(name)
+    raise CondganError(f"unknown generator {meta.get('class')!r}; valid families: {', '.join(MODELS.names())}")
+
+
+__all__ = ["MODELS", "Architecture", "DOutput", "Discriminator", "Generator", "build_models", "family_of"]

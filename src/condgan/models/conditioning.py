@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from condgan.models.layers import feature_linear, is_channels_last
+from condgan.models.fast_ops import FlatLinear
 from condgan.registry import Registry
 
 EMBED_DIM = 16  # learned label embeddings: enough for tens of classes, cheap as D input maps
@@ -99,50 +98,6 @@ def as_maps(cond: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return cond[:, :, None, None].expand(-1, -1, height, width)
 
 
-class ConditionedConv2d(nn.Module):
-    """conv(cat(x, as_maps(cond))) without ever building the K constant maps.
-
-    The condition channels are constant, so their contribution is linear in cond: the
-    response R_j of a map of ones in channel j is, at each output position, the sum of
-    channel j's kernel taps that fall inside the image (borders see fewer). R is one small
-    matmul of the kernel with that tap mask, and cond @ R is added to conv(x) by the same
-    matmul (addmm). The same weights and outputs as the concatenation, at 1/(1 + K/C) of
-    the first layer's cost.
-    """
-
-    def __init__(self, img_channels: int, cond_dim: int, out_channels: int, bias: bool) -> None:
-        super().__init__()
-        self.img_channels, self.cond_dim = img_channels, cond_dim
-        self.conv = nn.Conv2d(img_channels + cond_dim, out_channels, 4, 2, 1, bias=bias)
-        self._masks: dict[tuple, torch.Tensor] = {}
-
-    def _tap_mask(self, x: torch.Tensor) -> torch.Tensor:
-        """(kh * kw, H' * W'): 1 where a kernel tap lands inside an H x W image, 0 on the padding."""
-        key = (x.shape[-2], x.shape[-1], x.device)
-        if key not in self._masks:
-            ones = torch.ones(1, 1, x.shape[-2], x.shape[-1], device=x.device)
-            self._masks[key] = F.unfold(ones, self.conv.kernel_size, padding=self.conv.padding,
-                                        stride=self.conv.stride)[0]  # fmt: skip
-        return self._masks[key]
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """x: (N, C, H, W), cond: (N, K) -> (N, out_channels, H/2, W/2)."""
-        w, c = self.conv.weight, self.img_channels
-        h = F.conv2d(x, w[:, :c], self.conv.bias, stride=2, padding=1)
-        if self.cond_dim == 0:
-            return h
-        k, out = self.cond_dim, w.shape[0]
-        taps = w[:, c:].transpose(0, 1).reshape(k * out, -1)  # (K * out, kh * kw)
-        response = (taps @ self._tap_mask(x).to(taps.dtype)).view(k, out, -1)  # (K, out, H' * W')
-        cond = cond.to(h.dtype)
-        if not is_channels_last(h):
-            return torch.addmm(h.flatten(1), cond, response.flatten(1).to(h.dtype)).view_as(h)
-        # channels_last: add in (H', W', out) order so that h stays a view and keeps its layout
-        nhwc = h.permute(0, 2, 3, 1)
-        added = torch.addmm(nhwc.reshape(len(h), -1), cond, response.transpose(1, 2).flatten(1).to(h.dtype))
-        return added.view(nhwc.shape).permute(0, 3, 1, 2)
-
-
 # --- normalisation layers that may read the label: forward(h, y) -------------------------
 class Norm(nn.Module):
     """A label-blind norm (BatchNorm, LayerNorm or none) behind the (h, y) signature."""
@@ -188,14 +143,14 @@ D_NORMS = ("batch", "layer", "none")
 
 # --- D heads: (features h (N, F) or (N, C, H, W), pooled (N, C), y) -> DOutput ------------
 class LinearHead(nn.Module):
-    """A linear score of the flattened features (`feature_linear`: no copy of a channels_last h)."""
+    """A linear score of the flattened features."""
 
     def __init__(self, flat_dim: int, pooled_dim: int, num_classes: int) -> None:
         super().__init__()
-        self.linear = nn.Linear(flat_dim, 1)
+        self.linear = FlatLinear(flat_dim, 1)
 
     def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        return DOutput(feature_linear(self.linear, h).squeeze(1))
+        return DOutput(self.linear(h).squeeze(1))
 
 
 class ProjectionHead(LinearHead):
@@ -207,7 +162,7 @@ class ProjectionHead(LinearHead):
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # N(0, 1) would swamp the logit at the start
 
     def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        logits = feature_linear(self.linear, h).squeeze(1) + (lookup(self.embed, y).to(pooled.dtype) * pooled).sum(1)
+        logits = self.linear(h).squeeze(1) + (lookup(self.embed, y).to(pooled.dtype) * pooled).sum(1)
         return DOutput(logits)
 
 
@@ -216,10 +171,10 @@ class ACGANHead(LinearHead):
 
     def __init__(self, flat_dim: int, pooled_dim: int, num_classes: int) -> None:
         super().__init__(flat_dim, pooled_dim, num_classes)
-        self.classify = nn.Linear(flat_dim, num_classes)
+        self.classify = FlatLinear(flat_dim, num_classes)
 
     def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
-        return DOutput(feature_linear(self.linear, h).squeeze(1), feature_linear(self.classify, h))
+        return DOutput(self.linear(h).squeeze(1), self.classify(h))
 
 
 @dataclass(frozen=True)

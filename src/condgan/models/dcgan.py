@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, ConditionedConv2d, DOutput, make_norm
+from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput, make_norm
+from condgan.models.fast_ops import ConditionedConv2d, ImageConvTranspose2d
 from condgan.models.init import dcgan_init_, spectral_norm_
-from condgan.models.layers import ImageConvTranspose2d
 
 MIN_SIZE, MAX_SIZE = 8, 64
 
@@ -51,7 +51,7 @@ class DCGANGenerator(nn.Module):
         chans = [_channels(width, i, k) for i in range(k)]
         self.convs = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in pairwise(chans))
         self.norms = nn.ModuleList(spec.norm(c, num_classes, spatial=True) for c in chans[1:])
-        self.to_image = ImageConvTranspose2d(chans[-1], img_channels, 4, 2, 1)
+        self.to_image = ImageConvTranspose2d(chans[-1], img_channels, 4, 2, 1)  # an nn.ConvTranspose2d
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -77,7 +77,7 @@ class DCGANDiscriminator(nn.Module):
         spec = D_CONDITIONING.get(cond)
         self.cond = spec.encoder(num_classes)
         c_in, size = _channels(width, k - 1, k), img_size // 2
-        self.stem = ConditionedConv2d(img_channels, self.cond.dim, c_in, bias=True)
+        self.stem = ConditionedConv2d(img_channels, self.cond.dim, c_in, bias=True)  # conv(cat(x, label maps))
         layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
         for i in range(1, k):
             c_out = _channels(width, k - 1 - i, k)

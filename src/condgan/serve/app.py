@@ -2,7 +2,8 @@
 
 Every parameter is validated (4xx with a JSON {"error": ...}); generation runs in worker
 threads, at most `max_concurrent` at a time; nothing from a request touches the file system.
-Noise comes from numpy (a pure function of the seed), so both backends draw the same images.
+Noise comes from condgan.noise (a pure function of the seed): both backends and `condgan sample`
+draw the same images.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PIL import Image
 from condgan.errors import CondganError
 from condgan.images import hwc, make_grid, quantize_array
 from condgan.labels import resolve_label
+from condgan.noise import lerp, noise, slerp
 from condgan.serve.backends import Backend
 
 MAX_N = 256
@@ -28,19 +30,6 @@ MAX_SEED = 2**32 - 1
 MAX_URL = 2048  # a longer request line is refused before any work
 COLUMNS = 8
 Seed = Query(0, ge=0, le=MAX_SEED, description="noise seed: same seed, same images")
-
-
-def noise(seed: int, n: int, z_dim: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation: intermediate noise keeps the norm typical of N(0, I) samples."""
-    cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    if omega < 1e-6:
-        return (1 - t) * a + t * b
-    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
 def png(images: np.ndarray, ncol: int) -> Response:
@@ -51,27 +40,35 @@ def png(images: np.ndarray, ncol: int) -> Response:
     return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
-    app = FastAPI(title="condgan", docs_url=None, redoc_url=None, openapi_url=None)
-    page = (resources.files("condgan.serve") / "static" / "index.html").read_text()
-    slots = asyncio.Semaphore(max_concurrent)
-    k = len(backend.class_names)
+class Generation:
+    """The backend behind a bounded number of worker threads, and the request -> condition rules."""
 
-    def one_hot(labels: list[int]) -> np.ndarray | None:
-        return np.eye(k, dtype=np.float32)[labels] if k else None
+    def __init__(self, backend: Backend, max_concurrent: int) -> None:
+        self.backend, self.k = backend, len(backend.class_names)
+        self.slots = asyncio.Semaphore(max_concurrent)
 
-    def label_index(label: str | None) -> int | None:
-        if not k:
+    def one_hot(self, labels: list[int]) -> np.ndarray | None:
+        return np.eye(self.k, dtype=np.float32)[labels] if self.k else None
+
+    def label_index(self, label: str | None) -> int | None:
+        if not self.k:
             if label is not None:
                 raise CondganError("this generator is unconditional: it takes no label")
             return None
         if label is None:
-            raise CondganError(f"label is required: a class index 0..{k - 1} or a name")
-        return resolve_label(label, backend.class_names)
+            raise CondganError(f"label is required: a class index 0..{self.k - 1} or a name")
+        return resolve_label(label, self.backend.class_names)
 
-    async def generate(z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
-        async with slots:
-            return await run_in_threadpool(backend, z, condition)
+    def noise(self, n: int, seed: int) -> np.ndarray:
+        return noise(n, self.backend.z_dim, seed)
+
+    async def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        async with self.slots:
+            return await run_in_threadpool(self.backend, z, condition)
+
+
+def _install_guards(app: FastAPI) -> None:
+    """Bounded requests, and every user error as a JSON 4xx."""
 
     @app.middleware("http")
     async def bounded_requests(request: Request, call_next):
@@ -91,6 +88,10 @@ def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
         where = ".".join(str(p) for p in first["loc"][1:]) or "request"
         return JSONResponse({"error": f"{where}: {first['msg']}"}, status_code=422)
 
+
+def _add_info_routes(app: FastAPI, backend: Backend) -> None:
+    page = (resources.files("condgan.serve") / "static" / "index.html").read_text()
+
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:
         return page
@@ -101,23 +102,25 @@ def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
 
     @app.get("/api/classes")
     async def classes() -> dict:
-        return {"classes": backend.class_names, "conditional": bool(k), "z_dim": backend.z_dim,
+        return {"classes": backend.class_names, "conditional": bool(backend.class_names), "z_dim": backend.z_dim,
                 "img_size": backend.img_size, "img_channels": backend.img_channels, "max_n": MAX_N}  # fmt: skip
 
+
+def _add_image_routes(app: FastAPI, gen: Generation) -> None:
     @app.get("/api/generate")
     async def generate_images(label: str | None = Query(None, max_length=64, description="class index or name"),
                               n: int = Query(1, ge=1, le=MAX_N), seed: int = Seed) -> Response:  # fmt: skip
-        index = label_index(label)
-        condition = one_hot([index] * n) if index is not None else None
-        return png(await generate(noise(seed, n, backend.z_dim), condition), COLUMNS)
+        index = gen.label_index(label)
+        condition = gen.one_hot([index] * n) if index is not None else None
+        return png(await gen(gen.noise(n, seed), condition), COLUMNS)
 
     @app.get("/api/grid")
     async def every_class(n: int = Query(8, ge=1, le=16), seed: int = Seed) -> Response:
         """Same noise, every class: rows are classes, each column one noise vector (one style)."""
-        if not k:
+        if not gen.k:
             raise CondganError("this generator is unconditional: it has no classes to show")
-        z = np.tile(noise(seed, n, backend.z_dim), (k, 1))
-        return png(await generate(z, one_hot(np.repeat(np.arange(k), n).tolist())), n)
+        z = np.tile(gen.noise(n, seed), (gen.k, 1))
+        return png(await gen(z, gen.one_hot(np.repeat(np.arange(gen.k), n).tolist())), n)
 
     @app.get("/api/interpolate")
     async def interpolate(kind: str = Query("class", pattern="^(class|seed)$"),
@@ -126,16 +129,21 @@ def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
                           label: str | None = Query(None, max_length=64), seed: int = Seed) -> Response:  # fmt: skip
         """One image at position t between two classes (same noise) or two seeds (same class)."""
         if kind == "class":
-            ia, ib = label_index(a), label_index(b)
-            z = noise(seed, 1, backend.z_dim)
-            condition = (1 - t) * one_hot([ia]) + t * one_hot([ib])
+            z = gen.noise(1, seed)
+            condition = lerp(gen.one_hot([gen.label_index(a)]), gen.one_hot([gen.label_index(b)]), t)
         else:
             sa, sb = (_seed(v, name) for v, name in ((a, "a"), (b, "b")))
-            z = slerp(noise(sa, 1, backend.z_dim)[0], noise(sb, 1, backend.z_dim)[0], t)[None].astype(np.float32)
-            index = label_index(label)
-            condition = one_hot([index]) if index is not None else None
-        return png(await generate(z, condition.astype(np.float32) if condition is not None else None), 1)
+            z = slerp(gen.noise(1, sa)[0], gen.noise(1, sb)[0], t)[None]
+            index = gen.label_index(label)
+            condition = gen.one_hot([index]) if index is not None else None
+        return png(await gen(z, condition), 1)
 
+
+def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
+    app = FastAPI(title="condgan", docs_url=None, redoc_url=None, openapi_url=None)
+    _install_guards(app)
+    _add_info_routes(app, backend)
+    _add_image_routes(app, Generation(backend, max_concurrent))
     return app
 
 

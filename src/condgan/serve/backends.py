@@ -36,7 +36,8 @@ class TorchBackend(Backend):
 
         if threads:
             torch.set_num_threads(threads)
-        self.G, self.class_names = load_generator(folder)  # eval mode, CPU
+        self.G, condition = load_generator(folder)  # eval mode, CPU
+        self.class_names = list(condition.class_names) if self.G.num_classes else []
         cfg = self.G.config
         self.z_dim, self.img_channels, self.img_size = cfg["z_dim"], cfg["img_channels"], cfg["img_size"]
 

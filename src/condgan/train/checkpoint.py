@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from condgan.errors import CondganError
-from condgan.models.storage import atomic_write
+from condgan.fileio import atomic_write
 
 FORMAT = "condgan-checkpoint"
 REQUIRED = ("step", "config", "G", "D", "opt_G", "opt_D", "rng")

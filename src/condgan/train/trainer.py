@@ -12,22 +12,29 @@ from torch import nn
 from tqdm import tqdm
 
 from condgan.config import Config
-from condgan.data import load_dataset
+from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches, StreamingBatches
 from condgan.errors import CondganError
+from condgan.fileio import atomic_write
 from condgan.images import make_grid, save_png, to_uint8
-from condgan.losses import LOSSES
-from condgan.models import build_models
-from condgan.models.storage import atomic_write, save_generator
+from condgan.losses import GANLoss
+from condgan.models import MODELS, build_models
+from condgan.models.storage import save_generator
 from condgan.optim import OPTIMIZERS
-from condgan.sampling import class_grid, factor_grid, noise
+from condgan.sampling import grid, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
-from condgan.train.distributed import average_gradients_, barrier, convert_sync_batchnorm_, init_from_env
+from condgan.train.distributed import (
+    DistInfo,
+    average_gradients_,
+    barrier,
+    convert_sync_batchnorm_,
+    init_from_env,
+)
 from condgan.train.ema import make_ema, update_ema_
 from condgan.train.evaluation import PeriodicEval
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
 from condgan.train.logging import MetricsLog, plot_losses
-from condgan.train.steps import Runtime, d_step, g_step, joint_step
+from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
 
 GRID_COLUMNS = 8
 # What may differ between a run and its resumption: the length of training and bookkeeping.
@@ -41,65 +48,80 @@ class Trainer:
 
     run_dir/config.yaml, checkpoints/, generator/, samples/, metrics.jsonl and losses.png
     are written as described in DESIGN.md. `resume=True` continues from checkpoints/last.pt
-    with bit-identical results to an uninterrupted run (same seed, CPU).
+    with bit-identical results to an uninterrupted run (same seed, CPU). `dist` is the
+    torchrun process group the caller joined (default: joined here, or one process).
     """
 
-    def __init__(self, config: Config, run_dir: Path | str, *, resume: bool = False, progress: bool = True):
+    def __init__(self, config: Config, run_dir: Path | str, *, resume: bool = False, progress: bool = True,
+                 dist: DistInfo | None = None):
         self.config, self.run_dir = config, Path(run_dir)
-        t = config.train
-        self.dist = init_from_env()
+        self.dist = dist if dist is not None else init_from_env()
         self.progress = progress and self.dist.is_main
-        if t.batch_size % self.dist.world_size:
-            raise CondganError(f"train.batch_size {t.batch_size} must divide evenly over {self.dist.world_size} "
-                               "processes (it is the global batch)")  # fmt: skip
+        self.recipe = config.recipe()
+        self._setup_data()
+        self._build_networks()
+        self._build_optimisers()
+        self.step = 0
+        # An epoch is one pass over the data; with n_critic > 1 it holds fewer G steps.
+        self.steps_per_epoch = max(1, self.batches.steps_per_epoch // self.recipe.n_critic)
+        t = config.train
+        self.total_steps = t.steps or (t.epochs or 1) * self.steps_per_epoch
+        self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
+        self.best: float | None = None  # best value of train.best_metric so far
+        self._prepare_run_dir(resume)
+
+    def _setup_data(self) -> None:
+        """The training split, checked against the config, and the evaluator of --eval-every."""
+        t, d = self.config.train, self.config.data
         if t.threads:
             torch.set_num_threads(t.threads)
-        d = config.data
-        data = load_dataset(d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels,
-                            holdout=d.holdout)  # fmt: skip
-        self.spec = data.spec  # several-factor conditions (None: classes)
-        if self.spec is not None and config.model.d_cond == "acgan":
-            raise CondganError(f"model.d_cond=acgan classifies one class; {d.dataset} has several-factor "
-                               "conditions: use concat, embedding or projection")  # fmt: skip
-        if self.spec is not None and t.eval_every:
-            raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
-        if t.batch_size > len(data):
-            raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
-        self.class_names = data.class_names
+        self.data = load_dataset(d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels,
+                                 holdout=d.holdout)
+        check_config_against_data(self.config, self.data, self.dist.world_size)
+        self.spec = self.data.spec
         self.device = resolve_device(t.device, self.dist.local_rank)
-        self.runtime = Runtime(autocast_factory(self.device, use_bf16(t.precision, self.device)),
-                               partial(average_gradients_, info=self.dist))  # fmt: skip
+        self.runtime = (autocast_factory(self.device, use_bf16(t.precision, self.device)),
+                        partial(average_gradients_, info=self.dist))
         self.evaluator = None
         if t.eval_every:
             self.evaluator = PeriodicEval(d.dataset, d.data_dir, t.eval_per_class, t.best_metric, seed=t.seed,
-                                          img_size=d.img_size, channels=d.channels)  # fmt: skip
+                                          img_size=d.img_size, channels=d.channels)
+
+    def _build_networks(self) -> None:
+        """G and D (seeded), their memory format, the batches in that format, and the EMA of G."""
+        t, data = self.config.train, self.data
         torch.manual_seed(t.seed)
-        self.recipe = config.recipe()
-        G, D = build_for(config, len(data.class_names), data.images.shape[1], data.images.shape[-1])
+        G, D = build_for(self.config, self.spec.dim, data.images.shape[1], data.images.shape[-1], self.recipe.d_norm)
         if self.dist.enabled and t.sync_bn:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
         conv = any(p.dim() == 4 for p in D.parameters())
         fmt = torch.channels_last if conv and t.channels_last is not False else torch.contiguous_format
         self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
         streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
-        self.batches = (StreamingBatches if streamed else ShuffledBatches)(data.images, data.labels, t.batch_size,
-                                                                          t.seed, self.device, fmt)  # fmt: skip
+        batches = StreamingBatches if streamed else ShuffledBatches
+        self.batches = batches(data.images, data.labels, t.batch_size, t.seed, self.device, fmt)
         # What the steps call: the same modules, or their compiled wrappers (opt-in, shared weights).
         self.G_fwd, self.D_fwd = (torch.compile(G), torch.compile(D)) if t.compile else (G, D)
         self.G_ema = make_ema(self.G) if t.ema else None
-        self.loss = LOSSES.get(config.loss.name)
+
+    def _build_optimisers(self) -> None:
+        """G's and D's optimisers, the step context, and the trainer's own noise streams."""
+        t = self.config.train
         make_optimizer, betas = OPTIMIZERS[t.optimizer], (t.beta1, t.beta2)
         self.opt_G = make_optimizer(self.G.parameters(), t.lr_g, betas)
         self.opt_D = make_optimizer(self.D.parameters(), t.lr_d, betas)
+        autocast, reduce_grads = self.runtime
+        self.ctx = StepContext(self.D_fwd, self.opt_D, self.opt_G, self.recipe, autocast, reduce_grads)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
-        self.fixed_z = noise(GRID_COLUMNS, config.model.z_dim, seed=t.seed + 2)
-        self.step = 0
-        # An epoch is one pass over the data; with n_critic > 1 it holds fewer G steps.
-        self.steps_per_epoch = max(1, self.batches.steps_per_epoch // self.recipe.n_critic)
-        self.total_steps = t.steps or (t.epochs or 1) * self.steps_per_epoch
-        self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
-        self.best: float | None = None  # best value of train.best_metric so far
-        self._prepare_run_dir(resume)
+        self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
+
+    @property
+    def loss(self) -> GANLoss:
+        return self.recipe.loss
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.spec.class_names
 
     # --- run directory and state -------------------------------------------------------
     @property
@@ -167,7 +189,7 @@ class Trainer:
     def train_step(self) -> None:
         """n_critic D steps, each on a fresh real and fake batch; G learns from the last fake
         batch, in the same pass of D (simultaneous) or through the updated D (alternating)."""
-        n, shard, rt = self.recipe.n_critic, self.dist.shard, self.runtime
+        n, shard, ctx = self.recipe.n_critic, self.dist.shard, self.ctx
         joint = self.config.train.update == "simultaneous"
         for i in range(n):
             last = i == n - 1
@@ -175,18 +197,14 @@ class Trainer:
             size = len(x_real)
             x_real, y = shard(x_real), shard(y) if self.G.num_classes else None
             z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
-            with torch.set_grad_enabled(last), rt.autocast():  # only the last fake batch trains G
+            with torch.set_grad_enabled(last), ctx.autocast():  # only the last fake batch trains G
                 x_fake = self.G_fwd(z, y)
-            alpha = None
-            if self.recipe.gp_weight:
-                alpha = shard(torch.rand(size, generator=self.noise_gen, device=self.device))
-            if last and joint:
-                stats = joint_step(self.D_fwd, self.opt_D, self.opt_G, self.loss, self.recipe, x_real, x_fake, y,
-                                   alpha, rt)  # fmt: skip
-            else:
-                stats = d_step(self.D_fwd, self.opt_D, self.loss, self.recipe, x_real, x_fake, y, alpha, rt)
+            draws = {name: shard(reg.draw(size, self.noise_gen, self.device))
+                     for name, reg, _ in self.recipe.active if reg.draw is not None}
+            batch = Batch(x_real, x_fake, y, draws)
+            stats = joint_step(ctx, batch) if last and joint else d_step(ctx, batch)
         if not joint:
-            stats |= g_step(self.D_fwd, self.opt_G, self.loss, self.recipe, x_fake, y, rt)
+            stats |= g_step(ctx, batch)
         if self.G_ema is not None:
             update_ema_(self.G_ema, self.G, self.config.train.ema)
         self.log.add(stats)
@@ -223,17 +241,14 @@ class Trainer:
         if self.evaluator.improves(row, self.best):
             self.best = row[f"eval/{self.evaluator.metric}"]
             save_checkpoint(self.state_dict(), self.checkpoint_path.with_name("best.pt"))
-            save_generator(self.G_sample, self.run_dir / "generator-best", self.class_names, self.spec)
+            save_generator(self.G_sample, self.run_dir / "generator-best", self.spec, self.config.model.name)
         self.log.write({"step": self.step, **row, "best": self.best})
         return row
 
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        if self.spec is None:
-            grid, ncol = class_grid(self.G_sample, self.fixed_z), GRID_COLUMNS
-        else:
-            grid, ncol = factor_grid(self.G_sample, self.spec, self.fixed_z)
-        save_png(make_grid(to_uint8(grid), ncol), path, scale=2)
+        images, ncol = grid(self.G_sample, self.spec, self.fixed_z)
+        save_png(make_grid(to_uint8(images), ncol), path, scale=2)
         plot_losses(self.log.path, self.run_dir)
         return path
 
@@ -241,15 +256,33 @@ class Trainer:
         """Final checkpoint, grid, loss plot and the standalone generator/."""
         self.save_checkpoint()
         self.save_grid()
-        save_generator(self.G_sample, self.run_dir / "generator", self.class_names, self.spec)
+        save_generator(self.G_sample, self.run_dir / "generator", self.spec, self.config.model.name)
 
 
-def build_for(config: Config, num_classes: int, img_channels: int, img_size: int) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair a config describes, for data of this shape."""
+def build_for(config: Config, num_classes: int, img_channels: int, img_size: int,
+              d_norm: str | None = None) -> tuple[nn.Module, nn.Module]:
+    """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's)."""
     m = config.model
     return build_models(m.name, z_dim=m.z_dim, num_classes=num_classes, img_channels=img_channels,
                         img_size=img_size, width=m.width, g_cond=m.g_cond, d_cond=m.d_cond,
-                        d_norm=config.recipe().d_norm, spectral_norm=m.spectral_norm)  # fmt: skip
+                        d_norm=d_norm or config.recipe().d_norm, spectral_norm=m.spectral_norm)
+
+
+def check_config_against_data(config: Config, data: ImageData, world_size: int = 1) -> None:
+    """Everything in the config that the data can contradict, refused before any model is built."""
+    t, m, spec = config.train, config.model, data.spec
+    if t.batch_size % world_size:
+        raise CondganError(f"train.batch_size {t.batch_size} must divide evenly over {world_size} processes "
+                           "(it is the global batch)")
+    if not spec.is_classes and spec.factors:
+        if m.d_cond == "acgan":
+            raise CondganError(f"model.d_cond=acgan classifies one class; {config.data.dataset} has "
+                               f"several-factor conditions: use concat, embedding or projection")
+        if t.eval_every:
+            raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
+    if t.batch_size > len(data):
+        raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
+    MODELS.get(m.name).check_size(m.name, data.images.shape[-1])
 
 
 def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:

@@ -4,6 +4,7 @@ import sys
 import onnx
 import pytest
 
+from condgan.conditions import ConditionSpec
 from condgan.export import export_onnx, parity
 from condgan.models import build_models
 
@@ -12,7 +13,7 @@ from condgan.models import build_models
 @pytest.mark.parametrize("g_cond", ["concat", "embedding", "cbn"])
 def test_onnx_matches_pytorch_with_a_dynamic_batch(tmp_path, name, g_cond):
     G, _ = build_models(name, z_dim=8, num_classes=3, img_channels=3, img_size=20, width=8, g_cond=g_cond)
-    path = export_onnx(G, ["a", "b", "c"], tmp_path / "g.onnx")
+    path = export_onnx(G, ConditionSpec.classes(["a", "b", "c"]), tmp_path / "g.onnx")
     assert parity(G, path, n=5) < 1e-5  # exported with a batch of 2, run with 5
     model = onnx.load(path)
     assert [i.name for i in model.graph.input] == ["z", "condition"]
@@ -21,7 +22,7 @@ def test_onnx_matches_pytorch_with_a_dynamic_batch(tmp_path, name, g_cond):
 
 def test_unconditional_generator_has_only_z(tmp_path):
     G, _ = build_models("dcgan", z_dim=8, num_classes=10, img_channels=1, img_size=28, width=8)
-    path = export_onnx(G, [], tmp_path / "g.onnx")
+    path = export_onnx(G, ConditionSpec.classes(()), tmp_path / "g.onnx")
     assert [i.name for i in onnx.load(path).graph.input] == ["z"]
     assert parity(G, path, n=3) < 1e-5
 

@@ -49,8 +49,10 @@ def test_run_directory_contents(tmp_path):
     assert {"step", "d_loss", "g_loss", "D(x)", "D(G(z))", "img/s"} <= set(rows[-1])
     state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)  # no pickled code
     assert state["step"] == 6 and state["config"]["model"]["width"] == 8
-    G, names = load_generator(run)
-    assert names == [str(d) for d in range(10)] and not G.training
+    G, condition = load_generator(run)
+    assert condition.class_names == tuple(str(d) for d in range(10)) and not G.training
+    meta = json.loads((run / "generator" / "config.json").read_text())
+    assert meta["family"] == "cdcgan" and meta["conditions"]["kind"] == "factors"
     for key, value in G.state_dict().items():
         assert torch.equal(value, state["G"][key])
 

@@ -1,0 +1,67 @@
+"""Which evaluation a run gets: chosen by its dataset through a registry, else by its condition.
+
+Class-conditional runs and samples files get the full report (condgan.metrics.report);
+a several-factor dataset registers its own evaluator (coloured-mnist: per-factor accuracy on
+seen and held-out combinations). Each evaluator writes its report files and returns the
+headline figures as one JSON-able dict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from condgan.conditions import ConditionSpec
+from condgan.errors import CondganError
+from condgan.fileio import atomic_write_text
+from condgan.metrics.report import evaluate, run_data, summary
+from condgan.models.storage import load_generator
+from condgan.registry import Registry
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    source: Path  # a run directory or a samples file
+    dataset: str | None
+    data_dir: str | None
+    per_class: int
+    seed: int
+    full: bool
+    inception_weights: str | None
+
+
+Evaluator = Callable[[EvalRequest], dict]
+
+
+def evaluate_classes(req: EvalRequest) -> dict:
+    result = evaluate(req.source, dataset=req.dataset, data_dir=req.data_dir, per_class=req.per_class,
+                      seed=req.seed, full=req.full, inception_weights=req.inception_weights)
+    return summary(result)
+
+
+def evaluate_coloured_mnist(req: EvalRequest) -> dict:
+    from condgan.metrics.factors import coloured_mnist_report
+
+    data = run_data(req.source)
+    G, _ = load_generator(req.source)
+    per_combo = max(1, req.per_class // 5)  # --per-class 1000 -> 200 per digit x colour combination
+    result = coloured_mnist_report(G, data.get("holdout"), per_combo, req.seed, req.data_dir or data.get("data_dir"))
+    atomic_write_text(req.source / "eval.json", json.dumps(result, indent=2))
+    return {k: v for k, v in result.items() if k != "combos"}
+
+
+EVALUATORS: Registry[Evaluator] = Registry("evaluator")
+EVALUATORS.add("coloured-mnist", evaluate_coloured_mnist)
+
+
+def evaluator_for(source: Path, spec: ConditionSpec | None) -> Evaluator:
+    """The evaluator of a run (its dataset's, else the class report) or of a samples file."""
+    if spec is None or spec.is_classes or not spec.factors:
+        return evaluate_classes
+    dataset = run_data(source).get("dataset")
+    if dataset in EVALUATORS:
+        return EVALUATORS.get(dataset)
+    raise CondganError(f"no evaluator yet for the several-factor conditions of {dataset} "
+                       f"({spec.describe()}); sample it with condgan sample --attrs")
