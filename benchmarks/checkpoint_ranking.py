@@ -22,8 +22,17 @@ from condgan.metrics.report import compute_metrics, generate
 from condgan.train.checkpoint import load_checkpoint
 from condgan.train.trainer import build_for
 
-HIGHER_IS_BETTER = {"cond_acc": True, "fid": False, "intra_fid": False, "kid": False, "precision": True,
-                    "recall": True, "density": True, "coverage": True, "cas": True}  # fmt: skip
+HIGHER_IS_BETTER = {
+    "cond_acc": True,
+    "fid": False,
+    "intra_fid": False,
+    "kid": False,
+    "precision": True,
+    "recall": True,
+    "density": True,
+    "coverage": True,
+    "cas": True,
+}
 
 
 def generators(run: Path, every: bool):

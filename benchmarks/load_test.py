@@ -25,8 +25,10 @@ from tests.serve.conftest import Server, get
 
 def run(url: str, requests: int, concurrency: int, n: int, num_classes: int, seed: int = 0) -> dict:
     rng = random.Random(seed)
-    urls = [f"{url}/api/generate?label={rng.randrange(max(num_classes, 1))}&n={n}&seed={rng.randrange(2**31)}"
-            for _ in range(requests)]  # fmt: skip
+    urls = [
+        f"{url}/api/generate?label={rng.randrange(max(num_classes, 1))}&n={n}&seed={rng.randrange(2**31)}"
+        for _ in range(requests)
+    ]
 
     def one(u: str) -> tuple[float, bool]:
         start = time.perf_counter()
@@ -43,8 +45,14 @@ def run(url: str, requests: int, concurrency: int, n: int, num_classes: int, see
     wall = time.perf_counter() - start
     latencies = sorted(t for t, _ in results)
     q = statistics.quantiles(latencies, n=100)
-    return {"requests": requests, "errors": sum(not ok for _, ok in results), "p50_ms": q[49] * 1e3,
-            "p95_ms": q[94] * 1e3, "max_ms": latencies[-1] * 1e3, "req_per_s": requests / wall}  # fmt: skip
+    return {
+        "requests": requests,
+        "errors": sum(not ok for _, ok in results),
+        "p50_ms": q[49] * 1e3,
+        "p95_ms": q[94] * 1e3,
+        "max_ms": latencies[-1] * 1e3,
+        "req_per_s": requests / wall,
+    }
 
 
 def main() -> None:
@@ -63,9 +71,11 @@ def main() -> None:
         r = run(server.url, args.requests, args.concurrency, args.n, len(classes))
     finally:
         server.stop()
-    print(f"{r['requests']} requests ({args.n} images each), {args.concurrency} concurrent: {r['errors']} errors; "
-          f"latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; "
-          f"{r['req_per_s']:.1f} requests/s")  # fmt: skip
+    print(
+        f"{r['requests']} requests ({args.n} images each), {args.concurrency} concurrent: {r['errors']} errors; "
+        f"latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; "
+        f"{r['req_per_s']:.1f} requests/s"
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,15 @@ from condgan.config import load_config, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
-COLUMNS = [("cond_acc", "cond. acc.", "{:.1%}"), ("worst_class_acc", "worst class", "{}"), ("fid", "FID", "{:.2f}"),
-           ("intra_fid", "intra-FID", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
-           ("train_s", "train time", "{}")]  # fmt: skip
+COLUMNS = [
+    ("cond_acc", "cond. acc.", "{:.1%}"),
+    ("worst_class_acc", "worst class", "{}"),
+    ("fid", "FID", "{:.2f}"),
+    ("intra_fid", "intra-FID", "{:.2f}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("train_s", "train time", "{}"),
+]
 
 
 def condgan(*args: str) -> subprocess.CompletedProcess:
@@ -51,8 +57,13 @@ def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     condgan("train", *flags)
     train_s = time.perf_counter() - start
-    condgan("eval", str(run), "--per-class", str(args.per_class), *(["--data-dir", str(args.data_dir)]
-            if args.data_dir else []))  # fmt: skip
+    condgan(
+        "eval",
+        str(run),
+        "--per-class",
+        str(args.per_class),
+        *(["--data-dir", str(args.data_dir)] if args.data_dir else []),
+    )
     metrics = json.loads((run / "eval.json").read_text())
     names = json.loads((run / "generator" / "config.json").read_text())["class_names"]
     per_class = metrics["per_class"]
@@ -101,8 +112,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="*", default=preset_names(), help="default: every preset")
     parser.add_argument("--cross", action="store_true", help="also train each preset on the other dataset")
-    parser.add_argument("--data-dir", type=Path, default=os.environ.get("CONDGAN_DATA_DIR"),
-                        help="where fashion-mnist lives (default: $CONDGAN_DATA_DIR)")  # fmt: skip
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("CONDGAN_DATA_DIR"),
+        help="where fashion-mnist lives (default: $CONDGAN_DATA_DIR)",
+    )
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "results", help="run directories")
     parser.add_argument("--per-class", type=int, default=1000, help="evaluation samples per class")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
@@ -113,8 +128,11 @@ def main() -> None:
         for dataset in [own, OTHER[own]] if args.cross else [own]:
             row = run_one(preset, dataset, args)
             rows.append(row)
-            print(f"{preset} on {dataset}: {row['cond_acc']:.1%} acc, FID {row['fid']:.2f}, "
-                  f"intra-FID {row['intra_fid']:.2f}, recall {row['recall']:.3f}, {row['train_s']} s", flush=True)
+            print(
+                f"{preset} on {dataset}: {row['cond_acc']:.1%} acc, FID {row['fid']:.2f}, "
+                f"intra-FID {row['intra_fid']:.2f}, recall {row['recall']:.3f}, {row['train_s']} s",
+                flush=True,
+            )
     rows.sort(key=lambda r: (r["dataset"], -r["cond_acc"]))
     text = args.out.read_text() if args.out.is_file() else "# Results\n\n<!-- table -->\n<!-- /table -->\n"
     start, end = text.index("<!-- table -->"), text.index("<!-- /table -->")

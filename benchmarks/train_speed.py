@@ -127,8 +127,9 @@ def bench(model: str, args: argparse.Namespace, data) -> dict[str, float]:
             G_ref.to_image.forward = partial(nn.ConvTranspose2d.forward, G_ref.to_image)
         G_ref.opt = torch.optim.Adam(G_ref.parameters(), lr=2e-4, betas=(0.5, 0.999))
         D_ref.opt = torch.optim.Adam(D_ref.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        loader = DataLoader(TutorialMNIST(data.images, data.labels), batch_size=args.batch_size, shuffle=True,
-                            drop_last=True)  # fmt: skip
+        loader = DataLoader(
+            TutorialMNIST(data.images, data.labels), batch_size=args.batch_size, shuffle=True, drop_last=True
+        )
         it = endless(loader)
         tutorial_steps(G_ref, D_ref, it, 5, G_ref.z_dim)  # warm-up: allocator, thread pool
         condgan_steps(trainer, 5)
@@ -142,9 +143,15 @@ def bench(model: str, args: argparse.Namespace, data) -> dict[str, float]:
         sample(G, labels[:100])
         sampling = 1000 / statistics.median(timed(sample, G, labels) for _ in range(3))
     ref_ips, our_ips = statistics.median(ref), statistics.median(ours)
-    return {"reference img/s": ref_ips, "condgan img/s": our_ips, "ratio": our_ips / ref_ips,
-            "step GFLOP": flops / 1e9, "condgan GFLOP/s": flops * our_ips / args.batch_size / 1e9,
-            "sampling img/s": sampling, "update": trainer.config.train.update}  # fmt: skip
+    return {
+        "reference img/s": ref_ips,
+        "condgan img/s": our_ips,
+        "ratio": our_ips / ref_ips,
+        "step GFLOP": flops / 1e9,
+        "condgan GFLOP/s": flops * our_ips / args.batch_size / 1e9,
+        "sampling img/s": sampling,
+        "update": trainer.config.train.update,
+    }
 
 
 def main() -> None:
@@ -153,21 +160,31 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="steps per timed round (default: 100)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating timed rounds (default: 3)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="condgan config override, e.g. train.precision=fp32")  # fmt: skip
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="condgan config override, e.g. train.precision=fp32",
+    )
     args = parser.parse_args()
     data = load_dataset("mnist", "train")
     peak32, peak16 = matmul_flops_per_s(torch.float32), matmul_flops_per_s(torch.bfloat16)
-    print(f"threads {torch.get_num_threads()}; 2048^2 matmul: fp32 {peak32 / 1e9:.0f} GFLOP/s, "
-          f"bf16 {peak16 / 1e9:.0f} GFLOP/s")  # fmt: skip
+    print(
+        f"threads {torch.get_num_threads()}; 2048^2 matmul: fp32 {peak32 / 1e9:.0f} GFLOP/s, "
+        f"bf16 {peak16 / 1e9:.0f} GFLOP/s"
+    )
     for model in ["cgan-mlp", "cdcgan"] if args.model == "both" else [args.model]:
         r = bench(model, args, data)
-        print(f"{model} (condgan as --config {PRESETS[model]}, {r['update']} updates): "
-              f"reference {r['reference img/s']:.0f} img/s, condgan {r['condgan img/s']:.0f} img/s, "
-              f"ratio {r['ratio']:.2f}x; step {r['step GFLOP']:.3f} GFLOP -> {r['condgan GFLOP/s']:.0f} GFLOP/s "
-              f"= {r['condgan GFLOP/s'] * 1e9 / peak32:.0%} of fp32 matmul, "
-              f"{r['condgan GFLOP/s'] * 1e9 / peak16:.0%} of bf16 matmul; "
-              f"sampling {r['sampling img/s']:.0f} img/s", flush=True)  # fmt: skip
+        print(
+            f"{model} (condgan as --config {PRESETS[model]}, {r['update']} updates): "
+            f"reference {r['reference img/s']:.0f} img/s, condgan {r['condgan img/s']:.0f} img/s, "
+            f"ratio {r['ratio']:.2f}x; step {r['step GFLOP']:.3f} GFLOP -> {r['condgan GFLOP/s']:.0f} GFLOP/s "
+            f"= {r['condgan GFLOP/s'] * 1e9 / peak32:.0%} of fp32 matmul, "
+            f"{r['condgan GFLOP/s'] * 1e9 / peak16:.0%} of bf16 matmul; "
+            f"sampling {r['sampling img/s']:.0f} img/s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

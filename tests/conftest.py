@@ -30,8 +30,10 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory):
         patch.delenv("CONDGAN_DATA_DIR", raising=False)
         patch.delenv("CONDGAN_MIRROR", raising=False)
         patch.setenv("CONDGAN_OFFLINE", "1")  # no test reaches the internet; download tests use 127.0.0.1
-        patch.setenv("CONDGAN_CACHE_DIR", os.environ.get("CONDGAN_TEST_CACHE_DIR")
-                     or str(tmp_path_factory.getbasetemp() / "cache"))  # fmt: skip
+        patch.setenv(
+            "CONDGAN_CACHE_DIR",
+            os.environ.get("CONDGAN_TEST_CACHE_DIR") or str(tmp_path_factory.getbasetemp() / "cache"),
+        )
         yield
 
 
@@ -50,8 +52,12 @@ def tiny_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_onnx(tiny_run) -> Path:
     out = tiny_run.parent / "g.onnx"
-    result = subprocess.run([sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(out)],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "max abs diff" in result.stdout
     return out

@@ -15,8 +15,14 @@ BUNDLED = Path(__file__).resolve().parents[1] / "src" / "condgan" / "data" / "bu
 
 
 def condgan(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "condgan", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "condgan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def assert_user_error(result: subprocess.CompletedProcess, message: str) -> None:
@@ -56,8 +62,12 @@ def test_help_lists_the_subcommands():
     ],
 )
 def test_train_user_errors(args, message, tmp_path):
-    assert_user_error(condgan("train", "--out", tmp_path / "r", *args, "--no-progress")
-                      if "--resume" not in args else condgan("train", *args), message)  # fmt: skip
+    assert_user_error(
+        condgan("train", "--out", tmp_path / "r", *args, "--no-progress")
+        if "--resume" not in args
+        else condgan("train", *args),
+        message,
+    )
 
 
 def test_sample_png_and_npz(run_dir, tmp_path):
@@ -109,8 +119,21 @@ def test_an_image_size_the_model_cannot_make(tmp_path):
         (tmp_path / "data" / name).mkdir(parents=True)
         for i in range(4):
             Image.new("L", (40, 40), 60 * i).save(tmp_path / "data" / name / f"{i}.png")
-    result = condgan("train", "--dataset", tmp_path / "data", "--img-size", "128", "--out", tmp_path / "r", *TINY,
-                     "--batch-size", "2", "--steps", "1", "--no-progress")
+    result = condgan(
+        "train",
+        "--dataset",
+        tmp_path / "data",
+        "--img-size",
+        "128",
+        "--out",
+        tmp_path / "r",
+        *TINY,
+        "--batch-size",
+        "2",
+        "--steps",
+        "1",
+        "--no-progress",
+    )
     assert_user_error(result, "model cdcgan makes images of 8..64 px, but the data is 128 px")
 
 
@@ -120,8 +143,15 @@ def test_the_done_hint_is_a_command_that_works(run_dir, tmp_path):
 
     hint = _example_request(ConditionSpec.classes(["cat", "dog", "fox"]))
     assert hint == "--label fox "
-    result = condgan("sample", run_dir, *_example_request(ConditionSpec.classes(list("0123456789"))).split(),
-                     "--n", "4", "--out", tmp_path / "x.png")
+    result = condgan(
+        "sample",
+        run_dir,
+        *_example_request(ConditionSpec.classes(list("0123456789"))).split(),
+        "--n",
+        "4",
+        "--out",
+        tmp_path / "x.png",
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -134,8 +164,9 @@ def test_sample_a_grid_of_every_class_with_shared_noise(run_dir, tmp_path):
 
 
 def test_missing_run_directory(tmp_path):
-    assert_user_error(condgan("sample", tmp_path / "nope", "--label", "1", "--out", tmp_path / "x.png"),
-                      "no trained generator at")  # fmt: skip
+    assert_user_error(
+        condgan("sample", tmp_path / "nope", "--label", "1", "--out", tmp_path / "x.png"), "no trained generator at"
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
@@ -145,8 +176,9 @@ def test_corrupt_checkpoint_on_resume(run_dir, tmp_path, damage):
     ckpt = copy / "checkpoints" / "last.pt"
     data = ckpt.read_bytes()
     ckpt.write_bytes(data[:1000] if damage == "truncate" else b"\x00" * 5000)
-    assert_user_error(condgan("train", "--resume", "--out", copy, "--steps", "6", "--no-progress"),
-                      "is corrupt or truncated")  # fmt: skip
+    assert_user_error(
+        condgan("train", "--resume", "--out", copy, "--steps", "6", "--no-progress"), "is corrupt or truncated"
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncated-gzip", "truncated-idx", "wrong-content"])
@@ -166,8 +198,9 @@ def test_corrupt_idx_files(tmp_path, damage):
     else:
         target.write_bytes(gzip.compress(raw[:8] + bytes(reversed(raw[8:]))))
         message = "failed its checksum: expected content md5 a25bea736e30d166cdddb491f175f624"
-    result = condgan("train", "--data-dir", tmp_path / "data", "--out", tmp_path / "r", *TINY, "--steps", "1",
-                     "--no-progress")  # fmt: skip
+    result = condgan(
+        "train", "--data-dir", tmp_path / "data", "--out", tmp_path / "r", *TINY, "--steps", "1", "--no-progress"
+    )
     assert_user_error(result, message)
 
 
@@ -177,5 +210,6 @@ def test_resume_via_cli_continues_to_the_new_total(run_dir, tmp_path):
     result = condgan("train", "--resume", "--out", copy, "--steps", "5", "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "for 5 steps" in result.stdout
-    assert_user_error(condgan("train", "--out", copy, *TINY, "--steps", "1", "--no-progress"),
-                      "already holds a run: pass --resume")  # fmt: skip
+    assert_user_error(
+        condgan("train", "--out", copy, *TINY, "--steps", "1", "--no-progress"), "already holds a run: pass --resume"
+    )

@@ -13,8 +13,15 @@ def test_presets_are_short_overlays_that_load():
 
 
 def test_set_overrides_convert_to_the_field_type():
-    cfg = load_config(None, [parse_assignment("train.lr_g=1e-4"), parse_assignment("model.width=32"),
-                             parse_assignment("train.steps=10"), parse_assignment("train.epochs=null")])  # fmt: skip
+    cfg = load_config(
+        None,
+        [
+            parse_assignment("train.lr_g=1e-4"),
+            parse_assignment("model.width=32"),
+            parse_assignment("train.steps=10"),
+            parse_assignment("train.epochs=null"),
+        ],
+    )
     assert cfg.train.lr_g == pytest.approx(1e-4) and isinstance(cfg.train.lr_g, float)
     assert cfg.model.width == 32 and cfg.train.steps == 10 and cfg.train.epochs is None
 
@@ -60,8 +67,10 @@ def test_malformed_assignments(text):
         ({"loss": {"name": "hinge", "clip": 0.1}}, "needs a Wasserstein critic"),
         ({"loss": {"name": "wgan-gp", "clip": 0.01}}, "both bound the critic; choose one"),
         ({"loss": {"name": "wgan", "gp_weight": 10}}, "both bound the critic; choose one"),
-        ({"loss": {"name": "wgan-gp"}, "model": {"d_norm": "batch"}},
-         "model.d_norm=batch conflicts with the gradient penalty of loss 'wgan-gp'"),
+        (
+            {"loss": {"name": "wgan-gp"}, "model": {"d_norm": "batch"}},
+            "model.d_norm=batch conflicts with the gradient penalty of loss 'wgan-gp'",
+        ),
         ({"loss": {"name": "hinge", "gp_weight": 1}, "model": {"d_norm": "batch"}}, "conflicts with the gradient"),
         ({"loss": {"aux_weight": 0.5}}, "loss.aux_weight applies only to model.d_cond=acgan, not 'concat'"),
         ({"loss": {"name": "wgan-pg"}}, "unknown loss 'wgan-pg'; valid: bce, hinge, lsgan, wgan, wgan-gp"),
@@ -72,7 +81,7 @@ def test_malformed_assignments(text):
         ({"train": {"update": "both"}}, "train.update must be one of alternating, simultaneous"),
         ({"train": {"n_critic": 0}}, "train.n_critic must be > 0"),
     ],
-)  # fmt: skip
+)
 def test_wrong_combinations_are_refused_naming_the_conflict(overlay, message):
     with pytest.raises(CondganError) as err:
         load_config(None, [overlay])

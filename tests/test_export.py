@@ -28,6 +28,9 @@ def test_unconditional_generator_has_only_z(tmp_path):
 
 
 def test_export_command_refuses_a_wrong_suffix(tiny_run, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(tmp_path / "g.pt")],
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "condgan", "export", str(tiny_run), "--out", str(tmp_path / "g.pt")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "--out must end in .onnx" in result.stderr and "Traceback" not in result.stderr

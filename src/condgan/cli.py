@@ -75,8 +75,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     ranks = f" on {info.world_size} processes" if info.enabled else ""
     say(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps{ranks} -> {run_dir}")
     trainer.fit()
-    say(f"done: {run_dir}\nsample with: condgan sample {run_dir} {_example_request(trainer.spec)}--n 64 "
-        "--out samples.png")
+    say(
+        f"done: {run_dir}\nsample with: condgan sample {run_dir} {_example_request(trainer.spec)}--n 64 "
+        "--out samples.png"
+    )
 
 
 def _example_request(spec) -> str:
@@ -146,8 +148,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     _check_seed(args.seed)
     source = Path(args.source)
     spec = load_generator(source)[1] if source.is_dir() else None
-    request = EvalRequest(source, args.dataset, args.data_dir, args.per_class, args.seed, not args.fast,
-                          args.inception_weights)
+    request = EvalRequest(
+        source, args.dataset, args.data_dir, args.per_class, args.seed, not args.fast, args.inception_weights
+    )
     print(json.dumps(evaluator_for(source, spec)(request)))
 
 
@@ -186,8 +189,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     backend = OnnxBackend(args.onnx, args.threads) if args.onnx else TorchBackend(args.run_dir, args.threads)
     app = create_app(backend, max_concurrent=args.max_concurrent)
     print(f"serving {args.onnx or args.run_dir} ({backend.name}) on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                limit_concurrency=args.max_connections)  # fmt: skip
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", limit_concurrency=args.max_connections)
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -214,9 +216,11 @@ def cmd_data(args: argparse.Namespace) -> None:
             path = locate(info, data_file, args.data_dir)  # a download checks the file before keeping it
         else:
             looked = ", ".join(str(d) for d in candidate_dirs(info, args.data_dir))
-            raise CondganError(f"{info.name}: {data_file.name} not found; looked in {looked} "
-                               f"(condgan data download {info.name} fetches {file_url(info, data_file)} "
-                               f"into {download_dir(info, args.data_dir)})")  # fmt: skip
+            raise CondganError(
+                f"{info.name}: {data_file.name} not found; looked in {looked} "
+                f"(condgan data download {info.name} fetches {file_url(info, data_file)} "
+                f"into {download_dir(info, args.data_dir)})"
+            )
         kind = "content md5" if data_file.content else "md5"
         print(f"ok  {path}  ({kind} {data_file.md5})")
 
@@ -225,10 +229,14 @@ def _add_train(sub) -> None:
     from condgan.presets import DEFAULT_PRESET, preset_names
 
     train = sub.add_parser("train", help="train a GAN into a run directory")
-    train.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or a .yaml file "
-                       f"(default: {DEFAULT_PRESET})")  # fmt: skip
-    train.add_argument("--dataset", help="dataset name (condgan data list) or an image folder with one subfolder "
-                       "per class (default: the preset's, mnist)")  # fmt: skip
+    train.add_argument(
+        "--config", help=f"preset name ({', '.join(preset_names())}) or a .yaml file (default: {DEFAULT_PRESET})"
+    )
+    train.add_argument(
+        "--dataset",
+        help="dataset name (condgan data list) or an image folder with one subfolder "
+        "per class (default: the preset's, mnist)",
+    )
     train.add_argument("--data-dir", help="folder holding the dataset files (looked up first; see condgan data)")
     train.add_argument("--img-size", type=int, help="image folders: resize and centre-crop to this size (default 32)")
     train.add_argument("--model", help="model family: cdcgan, cgan-mlp, dcgan (default: the preset's)")
@@ -239,13 +247,25 @@ def _add_train(sub) -> None:
     train.add_argument("--batch-size", type=int, help="batch size (default: the preset's, 64)")
     train.add_argument("--seed", type=int, help="random seed (default: 0)")
     train.add_argument("--out", help="run directory (default: runs/<dataset>-<model>-<time>)")
-    train.add_argument("--checkpoint-every", type=int, help="also keep a checkpoint every N steps "
-                       "(default: only checkpoints/last.pt, saved every epoch)")  # fmt: skip
-    train.add_argument("--eval-every", type=int, help="measure accuracy / FID / intra-FID every N steps and keep "
-                       "checkpoints/best.pt by train.best_metric (default: off)")  # fmt: skip
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        help="also keep a checkpoint every N steps (default: only checkpoints/last.pt, saved every epoch)",
+    )
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        help="measure accuracy / FID / intra-FID every N steps and keep "
+        "checkpoints/best.pt by train.best_metric (default: off)",
+    )
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override any config field, e.g. --set train.lr_g=1e-4 (repeatable)")  # fmt: skip
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field, e.g. --set train.lr_g=1e-4 (repeatable)",
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -259,8 +279,11 @@ def _add_sample(sub) -> None:
     smp.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images (default: 0)")
     smp.add_argument("--out", required=True, help="output: .png grid or .npz samples file")
     smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2)")
-    smp.add_argument("--attrs", help='several-factor generators: e.g. "digit=7,colour=red" or "Smiling=1,Male=0" '
-                     "(default: a grid of the factors)")  # fmt: skip
+    smp.add_argument(
+        "--attrs",
+        help='several-factor generators: e.g. "digit=7,colour=red" or "Smiling=1,Male=0" '
+        "(default: a grid of the factors)",
+    )
     smp.set_defaults(func=cmd_sample)
 
 
@@ -272,8 +295,11 @@ def _add_eval(sub) -> None:
     ev.add_argument("--per-class", type=int, default=1000, help="samples per class from a run (default: 1000)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed for a run's samples (default: 0)")
     ev.add_argument("--fast", action="store_true", help="accuracy, FID and intra-FID only (no KID, P/R, CAS)")
-    ev.add_argument("--inception-weights", metavar="PATH",
-                    help="local FID Inception weights for Inception FID/KID/IS (never downloaded; default: skip)")
+    ev.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="local FID Inception weights for Inception FID/KID/IS (never downloaded; default: skip)",
+    )
     ev.set_defaults(func=cmd_eval)
 
 
@@ -298,8 +324,9 @@ def _add_serve(sub) -> None:
     srv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     srv.add_argument("--threads", type=int, default=None, help="compute threads (default: the library's)")
     srv.add_argument("--max-concurrent", type=int, default=2, help="generations running at once (default: 2)")
-    srv.add_argument("--max-connections", type=int, default=64,
-                     help="open connections before new ones get 503 (default: 64)")  # fmt: skip
+    srv.add_argument(
+        "--max-connections", type=int, default=64, help="open connections before new ones get 503 (default: 64)"
+    )
     srv.set_defaults(func=cmd_serve)
 
 
@@ -307,8 +334,9 @@ def _add_data(sub) -> None:
     data = sub.add_parser("data", help="list, download or verify the known datasets")
     data.add_argument("action", choices=["list", "download", "verify"], help="what to do")
     data.add_argument("name", nargs="?", help="dataset name (download, verify)")
-    data.add_argument("--data-dir", help="look here first, and download here (default: $CONDGAN_DATA_DIR, "
-                      "else the user cache)")  # fmt: skip
+    data.add_argument(
+        "--data-dir", help="look here first, and download here (default: $CONDGAN_DATA_DIR, else the user cache)"
+    )
     data.set_defaults(func=cmd_data)
 
 

@@ -101,8 +101,9 @@ class ConditionSpec:
             raise CondganError("give --label or --attrs, not both")
         if label is not None:
             if self.factors and not self.is_classes:
-                raise CondganError(f"this generator takes --attrs (factors: {', '.join(self.factor_names)}), "
-                                   "not --label")
+                raise CondganError(
+                    f"this generator takes --attrs (factors: {', '.join(self.factor_names)}), not --label"
+                )
             return np.array([resolve_label(label, self.class_names)], np.int64)
         if attrs is not None:
             if not self.factors:
@@ -114,8 +115,9 @@ class ConditionSpec:
         """Codes (M, F) of every combination of the categorical factors (one row when unconditional);
         binary attributes make too many combinations and are refused."""
         if any(f.binary for f in self.factors):
-            raise CondganError("binary attributes have too many combinations for --per-class; ask for one "
-                               "condition with --attrs")
+            raise CondganError(
+                "binary attributes have too many combinations for --per-class; ask for one condition with --attrs"
+            )
         sizes = [len(f.values) for f in self.factors]
         return np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64) if sizes else np.zeros((1, 0), np.int64)
 
@@ -217,8 +219,9 @@ class ConditionSpec:
         if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
             raise CondganError("conditions.factors must be a list of {name, values, binary} objects")
         try:
-            factors = tuple(Factor(str(d["name"]), tuple(str(v) for v in d["values"]), bool(d.get("binary", False)))
-                            for d in items)
+            factors = tuple(
+                Factor(str(d["name"]), tuple(str(v) for v in d["values"]), bool(d.get("binary", False))) for d in items
+            )
         except (KeyError, TypeError):
             raise CondganError("each of conditions.factors needs a name and a list of values") from None
         for f in factors:

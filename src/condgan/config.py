@@ -145,8 +145,14 @@ class Config:
     def recipe(self) -> Recipe:
         """The loss options resolved against the loss's defaults (losses.resolve_recipe)."""
         m = self.model
-        return resolve_recipe(self.loss.name, dataclasses.asdict(self.loss), d_cond=m.d_cond, d_norm=m.d_norm,
-                              family_d_norm=MODELS.get(m.name).d_norm, n_critic=self.train.n_critic)
+        return resolve_recipe(
+            self.loss.name,
+            dataclasses.asdict(self.loss),
+            d_cond=m.d_cond,
+            d_norm=m.d_norm,
+            family_d_norm=MODELS.get(m.name).d_norm,
+            n_critic=self.train.n_critic,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -192,9 +198,7 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
-            raise CondganError(
-                f"unknown config key '{prefix}{key}'; valid: {', '.join(prefix + k for k in fields)}"
-            )
+            raise CondganError(f"unknown config key '{prefix}{key}'; valid: {', '.join(prefix + k for k in fields)}")
         kind = _field_type(cls, key)
         if dataclasses.is_dataclass(kind):
             kwargs[key] = _build(kind, value, prefix=f"{prefix}{key}.")
@@ -232,9 +236,7 @@ def preset_overlay(name_or_path: str) -> dict[str, Any]:
     if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
         return read_yaml(name_or_path)
     if name_or_path not in preset_names():
-        raise CondganError(
-            f"unknown preset '{name_or_path}'; valid: {', '.join(preset_names())} (or a .yaml file)"
-        )
+        raise CondganError(f"unknown preset '{name_or_path}'; valid: {', '.join(preset_names())} (or a .yaml file)")
     text = (resources.files("condgan") / "configs" / f"{name_or_path}.yaml").read_text()
     return yaml.safe_load(text) or {}
 

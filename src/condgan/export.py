@@ -44,8 +44,11 @@ def _require(module: str):
 def metadata(G: nn.Module, condition: Condition) -> dict[str, str]:
     keys = ("z_dim", "img_channels", "img_size")
     names = list(condition.class_names) if G.num_classes else []
-    return {"condgan": json.dumps({**{k: G.config[k] for k in keys}, "class_names": names,
-                                   "conditions": condition.to_json()})}
+    return {
+        "condgan": json.dumps(
+            {**{k: G.config[k] for k in keys}, "class_names": names, "conditions": condition.to_json()}
+        )
+    }
 
 
 def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
@@ -64,8 +67,16 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # G's crop test is shape-constant
             # The TorchScript exporter is deprecated, but needs only `onnx`; the dynamo one adds onnxscript.
             warnings.filterwarnings("ignore", category=DeprecationWarning)
-            torch.onnx.export(_Graph(G), args, tmp, input_names=names, output_names=["image"],
-                              dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)  # fmt: skip
+            torch.onnx.export(
+                _Graph(G),
+                args,
+                tmp,
+                input_names=names,
+                output_names=["image"],
+                dynamic_axes=dynamic,
+                opset_version=OPSET,
+                dynamo=False,
+            )
         model = onnx.load(tmp)
         for key, value in metadata(G, condition).items():
             entry = model.metadata_props.add()

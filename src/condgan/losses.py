@@ -72,8 +72,9 @@ def aux_classifier_loss(class_logits: torch.Tensor, y: torch.Tensor) -> torch.Te
     return F.cross_entropy(class_logits, y)
 
 
-def gradient_penalty(D: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None,
-                     alpha: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def gradient_penalty(
+    D: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor, y: torch.Tensor | None, alpha: torch.Tensor
+) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat, y)||_2 - 1)^2].
 
     x_hat = alpha * x_real + (1 - alpha) * x_fake, one alpha ~ U[0, 1] per sample (alpha: (N,));
@@ -152,12 +153,15 @@ def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.
 
 
 REGULARISERS: Registry[Regulariser] = Registry("regulariser")
-REGULARISERS.add("gp", Regulariser("gp", d_term=_gp_term, draw=_uniform, bounds_critic=True, per_sample=True,
-                                   config_key="gp_weight"))
-REGULARISERS.add("clip", Regulariser("clip", after_d_update=clip_weights_, bounds_critic=True, needs_critic=True,
-                                     config_key="clip"))
-REGULARISERS.add("aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan",
-                                    config_key="aux_weight"))
+REGULARISERS.add(
+    "gp", Regulariser("gp", d_term=_gp_term, draw=_uniform, bounds_critic=True, per_sample=True, config_key="gp_weight")
+)
+REGULARISERS.add(
+    "clip", Regulariser("clip", after_d_update=clip_weights_, bounds_critic=True, needs_critic=True, config_key="clip")
+)
+REGULARISERS.add(
+    "aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan", config_key="aux_weight")
+)
 
 
 # --- losses and their recipes ----------------------------------------------------------
@@ -187,8 +191,7 @@ class GANLoss:
 LOSSES: Registry[GANLoss] = Registry("loss")
 LOSSES.add("bce", GANLoss(bce_d, bce_g, probability=True))
 LOSSES.add("wgan", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"clip": 0.01}, n_critic=5))
-LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"gp": 10.0},
-                              n_critic=5))
+LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"gp": 10.0}, n_critic=5))
 LOSSES.add("hinge", GANLoss(hinge_d, wasserstein_g))  # G: -E[D(G(z))], as in SNGAN / BigGAN
 LOSSES.add("lsgan", GANLoss(lsgan_d, lsgan_g))
 
@@ -225,8 +228,15 @@ class Recipe:
         return self.weight("aux")
 
 
-def resolve_recipe(name: str, options: Mapping[str, float | None], *, d_cond: str, d_norm: str | None,
-                   family_d_norm: str, n_critic: int | None) -> Recipe:
+def resolve_recipe(
+    name: str,
+    options: Mapping[str, float | None],
+    *,
+    d_cond: str,
+    d_norm: str | None,
+    family_d_norm: str,
+    n_critic: int | None,
+) -> Recipe:
     """The loss `name` with the config's options (`options`: LossConfig fields, None = the
     loss's default) and the model's D; wrong combinations raise CondganError naming them."""
     loss = LOSSES.get(name)
@@ -234,12 +244,15 @@ def resolve_recipe(name: str, options: Mapping[str, float | None], *, d_cond: st
     for reg_name, reg in REGULARISERS.in_order():
         given = options.get(reg.config_key)
         if reg.needs_critic and given is not None and not loss.wasserstein:
-            raise CondganError(f"loss.{reg.config_key} (weight clipping) needs a Wasserstein critic, but loss is "
-                               f"{name!r}; use loss wgan, or drop loss.{reg.config_key}")
+            raise CondganError(
+                f"loss.{reg.config_key} (weight clipping) needs a Wasserstein critic, but loss is "
+                f"{name!r}; use loss wgan, or drop loss.{reg.config_key}"
+            )
         if reg.needs_d_cond:
             if given is not None and d_cond != reg.needs_d_cond:
-                raise CondganError(f"loss.{reg.config_key} applies only to model.d_cond={reg.needs_d_cond}, "
-                                   f"not {d_cond!r}")
+                raise CondganError(
+                    f"loss.{reg.config_key} applies only to model.d_cond={reg.needs_d_cond}, not {d_cond!r}"
+                )
             given = (given or 1.0) if d_cond == reg.needs_d_cond else None
         weight = given if given is not None else loss.regularisers.get(reg_name, 0.0)
         if weight:
@@ -247,12 +260,16 @@ def resolve_recipe(name: str, options: Mapping[str, float | None], *, d_cond: st
     bounds = [n for n in weights if REGULARISERS.get(n).bounds_critic]
     if len(bounds) > 1:
         shown = ", ".join(f"{REGULARISERS.get(n).config_key}={weights[n]}" for n in bounds)
-        raise CondganError(f"loss.clip and a gradient penalty ({shown}) both bound the critic; choose one: "
-                           "loss wgan clips, loss wgan-gp penalises")
+        raise CondganError(
+            f"loss.clip and a gradient penalty ({shown}) both bound the critic; choose one: "
+            "loss wgan clips, loss wgan-gp penalises"
+        )
     per_sample = any(REGULARISERS.get(n).per_sample for n in weights)
     if per_sample and d_norm == "batch":
-        raise CondganError(f"model.d_norm=batch conflicts with the gradient penalty of loss {name!r}: "
-                           "the penalty is per sample, BatchNorm mixes samples; use layer or none")
+        raise CondganError(
+            f"model.d_norm=batch conflicts with the gradient penalty of loss {name!r}: "
+            "the penalty is per sample, BatchNorm mixes samples; use layer or none"
+        )
     norm = d_norm or family_d_norm
     if per_sample and norm == "batch":
         norm = "layer"  # the family default; an explicit batch was refused above

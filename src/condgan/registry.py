@@ -31,9 +31,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise CondganError(
-                f"unknown {self.kind} '{name}'; valid: {', '.join(self.names())}"
-            ) from None
+            raise CondganError(f"unknown {self.kind} '{name}'; valid: {', '.join(self.names())}") from None
 
     def in_order(self) -> list[tuple[str, T]]:
         """(name, item) pairs in registration order (where the order means something)."""

@@ -13,8 +13,9 @@ from condgan.errors import CondganError
 from condgan.fileio import atomic_write
 
 
-def save_samples(path: Path | str, images: np.ndarray, labels: np.ndarray,
-                 conditions: np.ndarray | None = None) -> None:
+def save_samples(
+    path: Path | str, images: np.ndarray, labels: np.ndarray, conditions: np.ndarray | None = None
+) -> None:
     arrays = {"images": images, "labels": labels.astype(np.int64)}
     if conditions is not None:
         arrays["conditions"] = conditions.astype(np.float32)

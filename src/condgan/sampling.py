@@ -44,8 +44,9 @@ def generate(G: nn.Module, z: torch.Tensor, conditions: torch.Tensor | None, bat
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 
-def sample(G: nn.Module, labels: torch.Tensor | None, seed: int = 0, n: int | None = None,
-           batch_size: int = 1000) -> torch.Tensor:  # fmt: skip
+def sample(
+    G: nn.Module, labels: torch.Tensor | None, seed: int = 0, n: int | None = None, batch_size: int = 1000
+) -> torch.Tensor:
     """Images (N, C, H, W) in [-1, 1] (on the CPU) for `labels` (N,) int64 or condition vectors
     (N, K), or `n` unconditional ones.
 

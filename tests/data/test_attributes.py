@@ -14,8 +14,9 @@ from condgan.errors import CondganError
 from condgan.metrics.factors import colour_of
 from tests.test_cli import assert_user_error, condgan
 
-SPEC = ConditionSpec((Factor("digit", ("0", "1", "2")), Factor("Smiling", ("0", "1"), binary=True),
-                      Factor("colour", ("red", "blue"))))  # fmt: skip
+SPEC = ConditionSpec(
+    (Factor("digit", ("0", "1", "2")), Factor("Smiling", ("0", "1"), binary=True), Factor("colour", ("red", "blue")))
+)
 
 
 def test_encode_decode_parse():
@@ -26,9 +27,13 @@ def test_encode_decode_parse():
     assert SPEC.column_names == ("digit=0", "digit=1", "digit=2", "Smiling", "colour=red", "colour=blue")
     assert SPEC.parse("colour=blue, digit=1").tolist() == [1, 0, 1]  # unnamed binary attributes are off
     assert SPEC.parse("digit=0,Smiling=+1,colour=red").tolist() == [0, 1, 0]
-    for text, message in [("digit=1", "needs a value for colour"), ("digit=4,colour=red", "unknown digit '4'"),
-                          ("mood=1,digit=0,colour=red", "unknown attribute 'mood'"),
-                          ("Smiling=2,digit=0,colour=red", "binary attribute: 0 or 1"), ("digit", "NAME=VALUE")]:
+    for text, message in [
+        ("digit=1", "needs a value for colour"),
+        ("digit=4,colour=red", "unknown digit '4'"),
+        ("mood=1,digit=0,colour=red", "unknown attribute 'mood'"),
+        ("Smiling=2,digit=0,colour=red", "binary attribute: 0 or 1"),
+        ("digit", "NAME=VALUE"),
+    ]:
         with pytest.raises(CondganError, match=message):
             SPEC.parse(text)
     assert ConditionSpec.from_json(SPEC.to_json()) == SPEC
@@ -83,17 +88,34 @@ def test_attribute_table_reads_plus_minus_one(tmp_path):
 def test_attribute_model_trains_and_samples_by_attrs(tmp_path):
     root = make_table_dataset(tmp_path / "faces", n=40)
     out = tmp_path / "run"
-    result = condgan("train", "--dataset", root, "--img-size", "16", "--steps", "4", "--batch-size", "8",
-                     "--set", "model.width=8", "--out", out, "--no-progress")  # fmt: skip
+    result = condgan(
+        "train",
+        "--dataset",
+        root,
+        "--img-size",
+        "16",
+        "--steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--set",
+        "model.width=8",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     result = condgan("sample", out, "--attrs", "Smiling=1,Male=0", "--n", "8", "--out", tmp_path / "smile.png")
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "smile.png").size[0] > 16
-    assert_user_error(condgan("sample", out, "--attrs", "Smiling=yes", "--out", tmp_path / "x.png"),
-                      "Smiling is a binary attribute")  # fmt: skip
+    assert_user_error(
+        condgan("sample", out, "--attrs", "Smiling=yes", "--out", tmp_path / "x.png"), "Smiling is a binary attribute"
+    )
     assert_user_error(condgan("sample", out, "--label", "1", "--out", tmp_path / "x.png"), "takes --attrs")
-    assert_user_error(condgan("train", "--dataset", root, "--set", "model.d_cond=acgan", "--steps", "1",
-                              "--out", tmp_path / "r2"), "acgan classifies one class")  # fmt: skip
+    assert_user_error(
+        condgan("train", "--dataset", root, "--set", "model.d_cond=acgan", "--steps", "1", "--out", tmp_path / "r2"),
+        "acgan classifies one class",
+    )
 
 
 def test_coloured_mnist_run_evaluates_seen_and_held_out(tmp_path):
@@ -101,8 +123,20 @@ def test_coloured_mnist_run_evaluates_seen_and_held_out(tmp_path):
 
     get_classifier("mnist", verbose=False)  # train the judge once per session, in the shared test cache
     out = tmp_path / "run"
-    result = condgan("train", "--config", "coloured-mnist", "--steps", "5", "--batch-size", "16",
-                     "--set", "model.width=8", "--out", out, "--no-progress")  # fmt: skip
+    result = condgan(
+        "train",
+        "--config",
+        "coloured-mnist",
+        "--steps",
+        "5",
+        "--batch-size",
+        "16",
+        "--set",
+        "model.width=8",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     result = condgan("eval", out, "--per-class", "20")
     assert result.returncode == 0, result.stderr

@@ -108,8 +108,11 @@ def test_a_truncated_file_is_refused(mirror, online, monkeypatch):
     images = root / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
     images.write_bytes(images.read_bytes()[:100_000])
     info = DATASETS.get("fashion-mnist")
-    with pytest.raises(CondganError, match=r"t10k-images-idx3-ubyte.gz from http://127.0.0.1:\d+/fashion-mnist/"
-                                           r"t10k-images-idx3-ubyte.gz is corrupt or truncated"):
+    with pytest.raises(
+        CondganError,
+        match=r"t10k-images-idx3-ubyte.gz from http://127.0.0.1:\d+/fashion-mnist/"
+        r"t10k-images-idx3-ubyte.gz is corrupt or truncated",
+    ):
         locate(info, info.layout.files_for("test")[0], online, progress=False)
     assert leftovers(online) == ["fashion-mnist"]
 
@@ -118,8 +121,11 @@ def test_a_server_that_stops_mid_transfer_is_retried_then_refused(mirror, online
     _, url = mirror
     file = DATASETS.get("mnist").layout.files_for("test")[1]
     dest = online / "mnist" / file.name
-    with pytest.raises(CondganError, match=r"cannot download .*/cut/mnist/t10k-labels-idx1-ubyte.gz after 3 attempts: "
-                                           r"the server sent \d+ of \d+ bytes"):
+    with pytest.raises(
+        CondganError,
+        match=r"cannot download .*/cut/mnist/t10k-labels-idx1-ubyte.gz after 3 attempts: "
+        r"the server sent \d+ of \d+ bytes",
+    ):
         download(f"{url}/cut/mnist/{file.name}", dest, file, progress=False, backoff_s=0.01)
     assert Handler.hits.count(f"/cut/mnist/{file.name}") == 3
     assert leftovers(online) == ["mnist"]  # no partial file
@@ -128,8 +134,9 @@ def test_a_server_that_stops_mid_transfer_is_retried_then_refused(mirror, online
 def test_a_passing_failure_is_retried(mirror, online):
     _, url = mirror
     file = DATASETS.get("mnist").layout.files_for("test")[1]
-    path = download(f"{url}/flaky/mnist/{file.name}", online / "mnist" / file.name, file, progress=False,
-                    backoff_s=0.01)  # fmt: skip
+    path = download(
+        f"{url}/flaky/mnist/{file.name}", online / "mnist" / file.name, file, progress=False, backoff_s=0.01
+    )
     assert path.is_file() and Handler.hits == [f"/flaky/mnist/{file.name}"] * 2
 
 

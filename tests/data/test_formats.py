@@ -55,8 +55,10 @@ def test_cifar_archive_of_the_catalog_layout(tmp_path, name):
     for split, files in layout.members.items():
         parts = [cifar_records(4, layout.label_bytes, seed=i) for i, _ in enumerate(files)]
         members |= {member: part[0] for member, part in zip(files, parts)}
-        expected[split] = (np.concatenate([p[1] for p in parts]),
-                           np.concatenate([p[2][:, layout.label_index] for p in parts]))  # fmt: skip
+        expected[split] = (
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2][:, layout.label_index] for p in parts]),
+        )
     archive = tmp_path / layout.archive.name
     archive.write_bytes(tar_gz(members))
     synthetic = DataFile(layout.archive.name, file_md5(archive, DataFile("x", "", content=False)), content=False)
@@ -90,8 +92,15 @@ def test_emnist_zip_is_transposed_and_letters_count_from_one(tmp_path):
 
 
 def test_catalog_shapes_and_class_counts():
-    expected = {"mnist": 10, "fashion-mnist": 10, "kmnist": 10, "emnist-balanced": 47, "emnist-letters": 26,
-                "cifar10": 10, "cifar100": 100}  # fmt: skip
+    expected = {
+        "mnist": 10,
+        "fashion-mnist": 10,
+        "kmnist": 10,
+        "emnist-balanced": 47,
+        "emnist-letters": 26,
+        "cifar10": 10,
+        "cifar100": 100,
+    }
     assert {n: len(DATASETS.get(n).class_names) for n in DATASETS.names()} == expected
     assert len(set(DATASETS.get("cifar100").class_names)) == 100
 
@@ -152,8 +161,22 @@ def test_a_large_folder_streams_through_worker_processes(tmp_path, monkeypatch):
 def test_a_folder_dataset_trains_and_evaluates(tmp_path):
     root = make_folder(tmp_path / "shapes", per_class=40)
     out = tmp_path / "run"
-    result = condgan("train", "--dataset", root, "--img-size", "16", "--steps", "6", "--batch-size", "16",
-                     "--set", "model.width=8", "--out", out, "--no-progress")  # fmt: skip
+    result = condgan(
+        "train",
+        "--dataset",
+        root,
+        "--img-size",
+        "16",
+        "--steps",
+        "6",
+        "--batch-size",
+        "16",
+        "--set",
+        "model.width=8",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     meta = json.loads((out / "generator" / "config.json").read_text())
     assert meta["class_names"] == ["circle", "square"] and meta["kwargs"]["img_size"] == 16
@@ -161,8 +184,9 @@ def test_a_folder_dataset_trains_and_evaluates(tmp_path):
     result = condgan("eval", out, "--fast", "--per-class", "20")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["n_fake"] == 40
-    assert_user_error(condgan("sample", out, "--label", "triangle", "--out", tmp_path / "x.png"),
-                      "unknown label 'triangle'")  # fmt: skip
+    assert_user_error(
+        condgan("sample", out, "--label", "triangle", "--out", tmp_path / "x.png"), "unknown label 'triangle'"
+    )
 
 
 # --- the lookup order -----------------------------------------------------------------
@@ -190,6 +214,20 @@ def test_fashion_mnist_trains_from_each_place(tmp_path, shared_datasets, where):
     system = system_dir_with_fashion(tmp_path, shared_datasets)
     args = ["--data-dir", shared_datasets] if where == "data-dir" else []
     env = {"CONDGAN_SYSTEM_DATA_DIR": str(system if where == "system" else tmp_path / "empty")}
-    result = condgan("train", "--config", "fashion-cdcgan", *args, "--steps", "3", "--batch-size", "16",
-                     "--set", "model.width=8", "--out", tmp_path / "run", "--no-progress", env=env)  # fmt: skip
+    result = condgan(
+        "train",
+        "--config",
+        "fashion-cdcgan",
+        *args,
+        "--steps",
+        "3",
+        "--batch-size",
+        "16",
+        "--set",
+        "model.width=8",
+        "--out",
+        tmp_path / "run",
+        "--no-progress",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr

@@ -65,8 +65,11 @@ def test_data_dir_layout_of_shared_datasets(shared_datasets):
 
 
 def test_missing_dataset_names_where_it_looked(tmp_path):
-    with pytest.raises(CondganError, match=f"not found; looked in {tmp_path}/kmnist, {tmp_path}, .*/usr/share/datasets/"
-                                           "kmnist \\(downloads are off: CONDGAN_OFFLINE is set\\)"):
+    with pytest.raises(
+        CondganError,
+        match=f"not found; looked in {tmp_path}/kmnist, {tmp_path}, .*/usr/share/datasets/"
+        "kmnist \\(downloads are off: CONDGAN_OFFLINE is set\\)",
+    ):
         load_dataset("kmnist", "train", tmp_path)
     with pytest.raises(CondganError, match=r"unknown dataset 'cifar'; valid: cifar10, cifar100, emnist-balanced"):
         load_dataset("cifar")

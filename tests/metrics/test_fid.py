@@ -11,15 +11,17 @@ def test_frechet_distance_of_diagonal_gaussians():
     mu1, mu2 = torch.tensor([0.0, 0.0, 1.0]), torch.tensor([1.0, 2.0, 1.0])
     a, b = torch.tensor([1.0, 4.0, 9.0]), torch.tensor([4.0, 4.0, 1.0])
     expected = 5.0 + (1 - 2) ** 2 + 0 + (3 - 1) ** 2
-    assert math.isclose(frechet_distance(mu1.double(), a.diag().double(), mu2.double(), b.diag().double()), expected,
-                        rel_tol=1e-9)  # fmt: skip
+    assert math.isclose(
+        frechet_distance(mu1.double(), a.diag().double(), mu2.double(), b.diag().double()), expected, rel_tol=1e-9
+    )
 
 
 def test_frechet_distance_non_commuting_case():
     # S1 = [[2, 1], [1, 2]] (eigenvalues 3, 1), S2 = I: Tr(S1 + I - 2 S1^1/2) = 6 - 2 (sqrt(3) + 1).
     s1 = torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=torch.float64)
-    value = frechet_distance(torch.zeros(2, dtype=torch.float64), s1, torch.zeros(2, dtype=torch.float64),
-                             torch.eye(2, dtype=torch.float64))  # fmt: skip
+    value = frechet_distance(
+        torch.zeros(2, dtype=torch.float64), s1, torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)
+    )
     assert math.isclose(value, 4 - 2 * math.sqrt(3), rel_tol=1e-9)
 
 

@@ -32,8 +32,9 @@ def test_collapse_keeps_precision_but_loses_recall_and_coverage():
     gen = torch.Generator().manual_seed(0)
     real = torch.randn(2000, 4, generator=gen, dtype=torch.float64)
     good = manifold_metrics(real, torch.randn(2000, 4, generator=gen, dtype=torch.float64))
-    collapsed = manifold_metrics(real, real[:1].repeat(2000, 1) + 1e-3 * torch.randn(2000, 4, generator=gen,
-                                                                                     dtype=torch.float64))  # fmt: skip
+    collapsed = manifold_metrics(
+        real, real[:1].repeat(2000, 1) + 1e-3 * torch.randn(2000, 4, generator=gen, dtype=torch.float64)
+    )
     assert good["recall"] > 0.6 and good["coverage"] > 0.8
     assert collapsed["precision"] == pytest.approx(1.0)
     assert collapsed["recall"] < 0.01 and collapsed["coverage"] < 0.01

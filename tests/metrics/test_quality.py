@@ -49,9 +49,22 @@ def test_short_run_learns_the_condition(classifier, tmp_path):
 
 
 def test_evaluation_during_training_keeps_the_best(classifier, tmp_path):
-    config = load_config(None, [{"model": {"width": 8}, "train": {
-        "epochs": None, "steps": 40, "batch_size": 32, "eval_every": 20, "eval_per_class": 20,
-        "best_metric": "cond_acc"}}])  # fmt: skip
+    config = load_config(
+        None,
+        [
+            {
+                "model": {"width": 8},
+                "train": {
+                    "epochs": None,
+                    "steps": 40,
+                    "batch_size": 32,
+                    "eval_every": 20,
+                    "eval_per_class": 20,
+                    "best_metric": "cond_acc",
+                },
+            }
+        ],
+    )
     trainer = Trainer(config, tmp_path / "run", progress=False)
     run = trainer.fit()
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -68,8 +81,11 @@ def test_evaluation_during_training_keeps_the_best(classifier, tmp_path):
 @pytest.mark.parametrize(("preset", "target"), [("mnist-cdcgan", 0.97), ("mnist-cgan-mlp", 0.90)])
 def test_presets_reach_their_target(classifier, tmp_path, preset, target):
     out = tmp_path / preset
-    train = subprocess.run([sys.executable, "-m", "condgan", "train", "--config", preset, "--out", str(out),
-                            "--no-progress"], capture_output=True, text=True)  # fmt: skip
+    train = subprocess.run(
+        [sys.executable, "-m", "condgan", "train", "--config", preset, "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+    )
     assert train.returncode == 0, train.stderr
     result = evaluate(out, per_class=1000)
     assert result["cond_acc"] >= target, result["per_class"]

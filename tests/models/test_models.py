@@ -68,8 +68,9 @@ def test_registry_lists_models():
 @pytest.mark.parametrize("g_cond", ["concat", "embedding", "cbn"])
 @pytest.mark.parametrize("d_cond", ["concat", "embedding", "projection", "acgan"])
 def test_conditioning_variants(name, g_cond, d_cond):
-    G, D = build_models(name, z_dim=8, num_classes=4, img_channels=3, img_size=16, width=8, g_cond=g_cond,
-                        d_cond=d_cond)  # fmt: skip
+    G, D = build_models(
+        name, z_dim=8, num_classes=4, img_channels=3, img_size=16, width=8, g_cond=g_cond, d_cond=d_cond
+    )
     y = torch.tensor([0, 1, 2, 3, 3])
     out = D(G(torch.randn(5, 8), y), y)
     assert out.logits.shape == (5,)
@@ -114,8 +115,7 @@ def test_conditional_batchnorm_starts_as_batchnorm():
     assert torch.equal(cbn.beta.weight, torch.zeros_like(cbn.beta.weight))
 
 
-@pytest.mark.parametrize("norm, kind", [("batch", torch.nn.BatchNorm2d), ("layer", torch.nn.GroupNorm),
-                                        ("none", None)])  # fmt: skip
+@pytest.mark.parametrize("norm, kind", [("batch", torch.nn.BatchNorm2d), ("layer", torch.nn.GroupNorm), ("none", None)])
 def test_critic_norm_choice(norm, kind):
     _, D = build_models("cdcgan", z_dim=8, num_classes=2, img_channels=1, img_size=16, width=8, d_norm=norm)
     norms = [m for m in D.modules() if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm))]
@@ -123,8 +123,9 @@ def test_critic_norm_choice(norm, kind):
 
 
 def test_spectral_norm_bounds_each_layer():
-    _, D = build_models("cdcgan", z_dim=8, num_classes=2, img_channels=1, img_size=16, width=8,
-                        spectral_norm=True, d_norm="none")  # fmt: skip
+    _, D = build_models(
+        "cdcgan", z_dim=8, num_classes=2, img_channels=1, img_size=16, width=8, spectral_norm=True, d_norm="none"
+    )
     for _ in range(30):  # power iterations converge during training-mode forwards
         D(torch.randn(4, 1, 16, 16), torch.tensor([0, 1, 0, 1]))
     convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]

@@ -82,11 +82,13 @@ def test_pytorch_and_onnx_servers_draw_the_same_images(tiny_run, tiny_onnx):
 
 
 def test_onnx_serving_never_imports_torch(tiny_onnx):
-    code = ("import sys; from condgan.cli import build_parser; from condgan.serve.app import create_app; "
-            "from condgan.serve.backends import OnnxBackend; "
-            f"b = OnnxBackend({str(tiny_onnx)!r}); create_app(b); import numpy as np; "
-            "b(np.zeros((1, b.z_dim), np.float32), np.eye(10, dtype=np.float32)[:1]); "
-            "assert 'torch' not in sys.modules, 'torch was imported'")  # fmt: skip
+    code = (
+        "import sys; from condgan.cli import build_parser; from condgan.serve.app import create_app; "
+        "from condgan.serve.backends import OnnxBackend; "
+        f"b = OnnxBackend({str(tiny_onnx)!r}); create_app(b); import numpy as np; "
+        "b(np.zeros((1, b.z_dim), np.float32), np.eye(10, dtype=np.float32)[:1]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -115,8 +117,27 @@ def test_bounded_load_has_no_errors(server):
 def test_cli_sample_and_the_api_draw_the_same_images(server, tiny_run, tmp_path):
     """One noise stream: `condgan sample --seed S` gives the images `/api/generate?seed=S` gives."""
     out = tmp_path / "cli.png"
-    result = subprocess.run([sys.executable, "-m", "condgan", "sample", str(tiny_run), "--label", "3", "--n", "16",
-                             "--seed", "5", "--scale", "1", "--out", str(out)], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "condgan",
+            "sample",
+            str(tiny_run),
+            "--label",
+            "3",
+            "--n",
+            "16",
+            "--seed",
+            "5",
+            "--scale",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     api = image(get(server.url + "/api/generate?label=3&n=16&seed=5")[2]).astype(int)
     cli = np.asarray(Image.open(out)).astype(int)

@@ -22,8 +22,9 @@ def browser():
 
 
 def shot(page, selector: str) -> bytes:
-    page.wait_for_function(f"document.querySelector('{selector}').complete && "
-                           f"document.querySelector('{selector}').naturalWidth > 0")  # fmt: skip
+    page.wait_for_function(
+        f"document.querySelector('{selector}').complete && document.querySelector('{selector}').naturalWidth > 0"
+    )
     return page.locator(selector).screenshot()
 
 

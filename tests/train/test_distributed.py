@@ -13,17 +13,43 @@ from condgan.train import Trainer
 from condgan.train.checkpoint import load_checkpoint
 
 # fp32: bf16 rounding would differ between a 16-image batch and two 8-image shards.
-OPTIONS = {"model": {"name": "cdcgan", "width": 8}, "loss": {"name": "wgan-gp"},
-           "train": {"epochs": None, "batch_size": 16, "precision": "fp32", "n_critic": 2, "log_every": 1}}  # fmt: skip
-SETS = ["--set", "model.width=8", "--set", "loss.name=wgan-gp", "--set", "train.precision=fp32",
-        "--set", "train.n_critic=2", "--set", "train.log_every=1", "--batch-size", "16"]  # fmt: skip
+OPTIONS = {
+    "model": {"name": "cdcgan", "width": 8},
+    "loss": {"name": "wgan-gp"},
+    "train": {"epochs": None, "batch_size": 16, "precision": "fp32", "n_critic": 2, "log_every": 1},
+}
+SETS = [
+    "--set",
+    "model.width=8",
+    "--set",
+    "loss.name=wgan-gp",
+    "--set",
+    "train.precision=fp32",
+    "--set",
+    "train.n_critic=2",
+    "--set",
+    "train.log_every=1",
+    "--batch-size",
+    "16",
+]
 
 
 def torchrun(*args: str) -> subprocess.CompletedProcess:
     """`torchrun --standalone --nproc_per_node=2 -m condgan train ...`; gloo is occasionally flaky
     at start-up on this machine, so one retry is allowed (and reported), never more."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "condgan", "train", *SETS, "--no-progress", *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "condgan",
+        "train",
+        *SETS,
+        "--no-progress",
+        *args,
+    ]
     for attempt in range(2):
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if result.returncode == 0:

@@ -11,8 +11,10 @@ from condgan.train.checkpoint import load_checkpoint
 
 
 def tiny_config(model: str = "cdcgan", **train):
-    return load_config(None, [{"model": {"name": model, "width": 8},
-                               "train": {"epochs": None, "batch_size": 16, "log_every": 2, **train}}])  # fmt: skip
+    return load_config(
+        None,
+        [{"model": {"name": model, "width": 8}, "train": {"epochs": None, "batch_size": 16, "log_every": 2, **train}}],
+    )
 
 
 def weights(module):
@@ -82,8 +84,10 @@ def test_damaged_checkpoints_are_reported(tmp_path, damage):
 
 # --- variants through the one trainer ------------------------------------------------------
 def variant_config(steps=3, **sections):
-    values = {"model": {"name": "cdcgan", "width": 8},
-              "train": {"epochs": None, "steps": steps, "batch_size": 16, "log_every": 1}}  # fmt: skip
+    values = {
+        "model": {"name": "cdcgan", "width": 8},
+        "train": {"epochs": None, "steps": steps, "batch_size": 16, "log_every": 1},
+    }
     for section, options in sections.items():
         values[section] = {**values.get(section, {}), **options}
     return load_config(None, [values])
@@ -94,17 +98,28 @@ def variant_config(steps=3, **sections):
     [
         {"loss": {"name": "wgan"}, "train": {"optimizer": "rmsprop", "lr_d": 5e-5, "lr_g": 5e-5}},
         {"loss": {"name": "wgan-gp"}, "train": {"n_critic": 2, "beta1": 0.0, "beta2": 0.9}},
-        {"loss": {"name": "hinge"}, "model": {"d_cond": "projection", "g_cond": "cbn", "spectral_norm": True,
-                                              "d_norm": "none"}, "train": {"lr_d": 4e-4, "lr_g": 1e-4}},
+        {
+            "loss": {"name": "hinge"},
+            "model": {"d_cond": "projection", "g_cond": "cbn", "spectral_norm": True, "d_norm": "none"},
+            "train": {"lr_d": 4e-4, "lr_g": 1e-4},
+        },
         {"loss": {"name": "lsgan"}, "model": {"d_cond": "embedding", "g_cond": "embedding"}},
         {"model": {"d_cond": "acgan"}, "loss": {"aux_weight": 0.5}},
         {"model": {"name": "cgan-mlp", "d_cond": "projection", "d_norm": "layer"}, "loss": {"name": "wgan-gp"}},
         {"model": {"d_cond": "acgan"}, "loss": {"aux_weight": 0.5}, "train": {"update": "alternating"}},
         {"loss": {"name": "wgan"}, "train": {"optimizer": "rmsprop", "update": "alternating"}},
     ],
-    ids=["wgan-rmsprop", "wgan-gp", "hinge-projection-sn-cbn", "lsgan-embedding", "acgan", "mlp-projection-gp",
-         "acgan-alternating", "wgan-alternating"],
-)  # fmt: skip
+    ids=[
+        "wgan-rmsprop",
+        "wgan-gp",
+        "hinge-projection-sn-cbn",
+        "lsgan-embedding",
+        "acgan",
+        "mlp-projection-gp",
+        "acgan-alternating",
+        "wgan-alternating",
+    ],
+)
 def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
     trainer = Trainer(variant_config(**sections), tmp_path / "run", progress=False)
     before = weights(trainer.G)
@@ -168,8 +183,10 @@ def _one_step_by_hand(trainer, alternating):
 def test_one_step_is_the_update_written_out_by_hand(tmp_path, update):
     """`simultaneous` computes the tutorials' loop (G's gradient through D before D's update)
     with one D forward less; `alternating` is the PyTorch DCGAN tutorial's order."""
-    runs = [Trainer(variant_config(steps=1, train={"precision": "fp32", "update": update}), tmp_path / name,
-                    progress=False) for name in ("trainer", "by-hand")]  # fmt: skip
+    runs = [
+        Trainer(variant_config(steps=1, train={"precision": "fp32", "update": update}), tmp_path / name, progress=False)
+        for name in ("trainer", "by-hand")
+    ]
     runs[0].train_step()
     _one_step_by_hand(runs[1], alternating=update == "alternating")
     for name in ("G", "D"):

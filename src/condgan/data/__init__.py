@@ -69,16 +69,23 @@ def locate(info: DatasetInfo, data_file: DataFile, data_dir: str | Path | None, 
         return path
     if os.environ.get("CONDGAN_OFFLINE"):
         looked = ", ".join(str(d) for d in candidate_dirs(info, data_dir))
-        raise CondganError(f"{info.name}: {data_file.name} not found; looked in {looked} "
-                           "(downloads are off: CONDGAN_OFFLINE is set)")  # fmt: skip
+        raise CondganError(
+            f"{info.name}: {data_file.name} not found; looked in {looked} (downloads are off: CONDGAN_OFFLINE is set)"
+        )
     url = file_url(info, data_file)
     print(f"downloading {info.name}: {url}", flush=True)
     return download(url, download_dir(info, data_dir) / data_file.name, data_file, progress=progress)
 
 
-def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = None, *,
-                 img_size: int | None = None, channels: int | None = None, holdout: str | None = None,
-                 ) -> ImageData:  # fmt: skip
+def load_dataset(
+    name: str,
+    split: str = "train",
+    data_dir: str | Path | None = None,
+    *,
+    img_size: int | None = None,
+    channels: int | None = None,
+    holdout: str | None = None,
+) -> ImageData:
     """Read and verify one split of a catalogued dataset, coloured-mnist, or an image folder.
 
     img_size / channels resize an image folder (default 32, and grey only if every image is);

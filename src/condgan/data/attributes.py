@@ -21,10 +21,16 @@ from condgan.data.folder import DEFAULT_SIZE, TEST_EVERY, guess_channels, read_i
 from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
 
-COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
-           "magenta": (255, 0, 255)}  # fmt: skip
-COLOURED_MNIST_SPEC = ConditionSpec((Factor("digit", tuple(str(d) for d in range(10))),
-                                     Factor("colour", tuple(COLOURS))))  # fmt: skip
+COLOURS = {
+    "red": (255, 0, 0),
+    "green": (0, 255, 0),
+    "blue": (0, 0, 255),
+    "yellow": (255, 255, 0),
+    "magenta": (255, 0, 255),
+}
+COLOURED_MNIST_SPEC = ConditionSpec(
+    (Factor("digit", tuple(str(d) for d in range(10))), Factor("colour", tuple(COLOURS)))
+)
 TABLE_NAMES = ("attributes.txt", "list_attr_celeba.txt")
 
 
@@ -39,8 +45,9 @@ def holdout_pairs(text: str | None) -> set[tuple[int, int]]:
     for part in text.split(","):
         digit, sep, colour = part.strip().partition("=")
         if not sep or not digit.isdigit() or int(digit) > 9 or colour not in names:
-            raise CondganError(f"data.holdout expects 'diagonal' or digit=colour pairs ({', '.join(names)}), "
-                               f"got '{part.strip()}'")  # fmt: skip
+            raise CondganError(
+                f"data.holdout expects 'diagonal' or digit=colour pairs ({', '.join(names)}), got '{part.strip()}'"
+            )
         pairs.add((int(digit), names.index(colour)))
     return pairs
 

@@ -20,8 +20,15 @@ class ShuffledBatches:
     batch of an epoch is dropped.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int,
-                 device: torch.device | str = "cpu", memory_format: torch.memory_format = CONTIGUOUS):  # fmt: skip
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        seed: int,
+        device: torch.device | str = "cpu",
+        memory_format: torch.memory_format = CONTIGUOUS,
+    ):
         if batch_size > len(labels):
             raise ValueError(f"batch size {batch_size} exceeds the dataset size {len(labels)}")
         self.images, self.labels = images.to(device), labels.to(device)  # uint8 on the device: 1/4 of float
@@ -53,9 +60,16 @@ class StreamingBatches(ShuffledBatches):
     processes decode the coming batches ahead of use, in the order ShuffledBatches defines,
     so a resumed run still sees exactly the batches of an uninterrupted one."""
 
-    def __init__(self, images, labels: torch.Tensor, batch_size: int, seed: int,
-                 device: torch.device | str = "cpu", memory_format: torch.memory_format = CONTIGUOUS,
-                 workers: int = 2) -> None:  # fmt: skip
+    def __init__(
+        self,
+        images,
+        labels: torch.Tensor,
+        batch_size: int,
+        seed: int,
+        device: torch.device | str = "cpu",
+        memory_format: torch.memory_format = CONTIGUOUS,
+        workers: int = 2,
+    ) -> None:
         super().__init__(torch.empty(len(labels), 0), labels, batch_size, seed, device, memory_format)
         self.images, self.workers = images, workers
         self._next, self._batches = -1, iter(())
@@ -67,8 +81,9 @@ class StreamingBatches(ShuffledBatches):
                 yield self.indices(s).tolist()
                 s += 1
 
-        loader = torch.utils.data.DataLoader(self.images, batch_sampler=order(), num_workers=self.workers,
-                                             prefetch_factor=4 if self.workers else None)  # fmt: skip
+        loader = torch.utils.data.DataLoader(
+            self.images, batch_sampler=order(), num_workers=self.workers, prefetch_factor=4 if self.workers else None
+        )
         self._batches, self._next = iter(loader), step
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,8 +35,9 @@ def _fetch_once(url: str, tmp: Path, progress: bool) -> None:
         total = response.headers.get("Content-Length")
         expected = int(total) if total is not None else None
         received = 0
-        with tqdm(total=expected, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress,
-                  leave=False) as bar:  # fmt: skip
+        with tqdm(
+            total=expected, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress, leave=False
+        ) as bar:
             while chunk := response.read(CHUNK):
                 out.write(chunk)
                 received += len(chunk)
@@ -45,8 +46,9 @@ def _fetch_once(url: str, tmp: Path, progress: bool) -> None:
         raise TransferError(f"the server sent {received} of {expected} bytes")
 
 
-def download(url: str, dest: Path, data_file: DataFile, *, retries: int = RETRIES, progress: bool = True,
-             backoff_s: float = 1.0) -> Path:  # fmt: skip
+def download(
+    url: str, dest: Path, data_file: DataFile, *, retries: int = RETRIES, progress: bool = True, backoff_s: float = 1.0
+) -> Path:
     """Fetch `url` to `dest` (atomically) and check it against `data_file`'s checksum."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")

@@ -51,8 +51,9 @@ def verify(path: Path, data_file: DataFile, label: str | None = None) -> None:
 def _check(actual: str, data_file: DataFile, label: str) -> None:
     if actual != data_file.md5:
         what = "content md5" if data_file.content else "md5"
-        raise CondganError(f"{label} failed its checksum: expected {what} {data_file.md5}, got {actual} "
-                           "(corrupt or truncated file)")  # fmt: skip
+        raise CondganError(
+            f"{label} failed its checksum: expected {what} {data_file.md5}, got {actual} (corrupt or truncated file)"
+        )
 
 
 Arrays = tuple[np.ndarray, np.ndarray]

@@ -51,9 +51,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     expected = header + int(np.prod(shape)) * dtype.itemsize
     if len(data) != expected:
         problem = "truncated" if len(data) < expected else "longer than its header says"
-        raise CondganError(
-            f"{name} is {problem}: {len(data)} bytes for shape {shape}, expected {expected}"
-        )
+        raise CondganError(f"{name} is {problem}: {len(data)} bytes for shape {shape}, expected {expected}")
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable, native-order copy
 
@@ -65,7 +63,5 @@ def read_idx(path: Path | str, md5: str | None = None) -> np.ndarray:
     if md5 is not None:
         actual = hashlib.md5(data).hexdigest()
         if actual != md5:
-            raise CondganError(
-                f"{path} failed its checksum: expected md5 {md5}, got {actual} (corrupt file?)"
-            )
+            raise CondganError(f"{path} failed its checksum: expected md5 {md5}, got {actual} (corrupt file?)")
     return parse_idx(data, name=str(path))

@@ -34,11 +34,16 @@ class DomainCNN(nn.Module):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
 
         self.body = nn.Sequential(
-            *block(img_channels, 32), nn.MaxPool2d(2),
-            *block(32, 64), nn.MaxPool2d(2),
-            *block(64, 128), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
-            nn.Linear(128 * 16, feature_dim), nn.ReLU(),
-        )  # fmt: skip
+            *block(img_channels, 32),
+            nn.MaxPool2d(2),
+            *block(32, 64),
+            nn.MaxPool2d(2),
+            *block(64, 128),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(128 * 16, feature_dim),
+            nn.ReLU(),
+        )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(feature_dim, num_classes)
 
@@ -65,8 +70,9 @@ def cache_key(data: ImageData, seed: int, epochs: int) -> str:
 def embed(model: DomainCNN, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """images: (N, C, H, W) uint8 -> (features (N, 128), logits (N, num_classes)) in one pass."""
     model.eval()
-    features = torch.cat([model.features(to_signed_unit(images[i : i + batch_size]))
-                          for i in range(0, len(images), batch_size)])  # fmt: skip
+    features = torch.cat(
+        [model.features(to_signed_unit(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    )
     return features, model.head(features)
 
 
@@ -109,16 +115,24 @@ def _fit(model: DomainCNN, train: ImageData, epochs: int, seed: int, batch_size:
         sched.step()
 
 
-def get_classifier(dataset: str, data_dir: str | Path | None = None, *, seed: int = 0, epochs: int = 5,
-                   verbose: bool = True, img_size: int | None = None,
-                   channels: int | None = None) -> DomainCNN:  # fmt: skip
+def get_classifier(
+    dataset: str,
+    data_dir: str | Path | None = None,
+    *,
+    seed: int = 0,
+    epochs: int = 5,
+    verbose: bool = True,
+    img_size: int | None = None,
+    channels: int | None = None,
+) -> DomainCNN:
     """The cached classifier for `dataset`, trained (and cached) first if need be."""
     train = load_dataset(dataset, "train", data_dir, img_size=img_size, channels=channels)
     return cached_classifier(train, Path(dataset).name, seed=seed, epochs=epochs, verbose=verbose)
 
 
-def cached_classifier(train: ImageData, name: str, *, seed: int = 0, epochs: int = 5,
-                      verbose: bool = True) -> DomainCNN:  # fmt: skip
+def cached_classifier(
+    train: ImageData, name: str, *, seed: int = 0, epochs: int = 5, verbose: bool = True
+) -> DomainCNN:
     """Load the classifier of exactly this training data from the cache, or train and cache it."""
     key = cache_key(train, seed, epochs)
     path = cache_dir() / "classifiers" / f"{name}-{key}.safetensors"

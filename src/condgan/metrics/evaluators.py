@@ -36,8 +36,15 @@ Evaluator = Callable[[EvalRequest], dict]
 
 
 def evaluate_classes(req: EvalRequest) -> dict:
-    result = evaluate(req.source, dataset=req.dataset, data_dir=req.data_dir, per_class=req.per_class,
-                      seed=req.seed, full=req.full, inception_weights=req.inception_weights)
+    result = evaluate(
+        req.source,
+        dataset=req.dataset,
+        data_dir=req.data_dir,
+        per_class=req.per_class,
+        seed=req.seed,
+        full=req.full,
+        inception_weights=req.inception_weights,
+    )
     return summary(result)
 
 
@@ -63,5 +70,7 @@ def evaluator_for(source: Path, spec: ConditionSpec | None) -> Evaluator:
     dataset = run_data(source).get("dataset")
     if dataset in EVALUATORS:
         return EVALUATORS.get(dataset)
-    raise CondganError(f"no evaluator yet for the several-factor conditions of {dataset} "
-                       f"({spec.describe()}); sample it with condgan sample --attrs")
+    raise CondganError(
+        f"no evaluator yet for the several-factor conditions of {dataset} "
+        f"({spec.describe()}); sample it with condgan sample --attrs"
+    )

@@ -30,8 +30,9 @@ def colour_of(images: torch.Tensor) -> np.ndarray:
     return cos.argmax(1).numpy()
 
 
-def coloured_mnist_report(G: nn.Module, holdout: str | None, per_combo: int = 100, seed: int = 0,
-                          data_dir=None) -> dict:  # fmt: skip
+def coloured_mnist_report(
+    G: nn.Module, holdout: str | None, per_combo: int = 100, seed: int = 0, data_dir=None
+) -> dict:
     spec = COLOURED_MNIST_SPEC
     held = holdout_pairs(holdout)
     combos = [(d, c) for d in range(10) for c in range(len(COLOURS))]
@@ -41,15 +42,24 @@ def coloured_mnist_report(G: nn.Module, holdout: str | None, per_combo: int = 10
     colour_pred = colour_of(images)
     digit_ok, colour_ok = digit_pred == codes[:, 0], colour_pred == codes[:, 1]
     is_held = np.array([(d, c) in held for d, c in codes])
-    result: dict = {"dataset": "coloured-mnist", "holdout": sorted(f"{d}={list(COLOURS)[c]}" for d, c in held),
-                    "per_combo": per_combo}  # fmt: skip
+    result: dict = {
+        "dataset": "coloured-mnist",
+        "holdout": sorted(f"{d}={list(COLOURS)[c]}" for d, c in held),
+        "per_combo": per_combo,
+    }
     for name, rows in (("seen", ~is_held), ("held_out", is_held)):
         if rows.any():
             result[f"{name}_digit_acc"] = float(digit_ok[rows].mean())
             result[f"{name}_colour_acc"] = float(colour_ok[rows].mean())
             result[f"{name}_both_acc"] = float((digit_ok & colour_ok)[rows].mean())
-    result["combos"] = [{"digit": d, "colour": list(COLOURS)[c], "held_out": (d, c) in held,
-                         "digit_acc": float(digit_ok[i * per_combo:(i + 1) * per_combo].mean()),
-                         "colour_acc": float(colour_ok[i * per_combo:(i + 1) * per_combo].mean())}
-                        for i, (d, c) in enumerate(combos)]  # fmt: skip
+    result["combos"] = [
+        {
+            "digit": d,
+            "colour": list(COLOURS)[c],
+            "held_out": (d, c) in held,
+            "digit_acc": float(digit_ok[i * per_combo : (i + 1) * per_combo].mean()),
+            "colour_acc": float(colour_ok[i * per_combo : (i + 1) * per_combo].mean()),
+        }
+        for i, (d, c) in enumerate(combos)
+    ]
     return result

@@ -35,15 +35,17 @@ def fid(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     return frechet_distance(*gaussian_stats(features_a), *gaussian_stats(features_b))
 
 
-def intra_fid(fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
-              num_classes: int) -> tuple[float, list[float]]:  # fmt: skip
+def intra_fid(
+    fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor, num_classes: int
+) -> tuple[float, list[float]]:
     """Mean over classes of the Fréchet distance between each class's generated and real features."""
     per_class = [fid(fake[fake_labels == c], real[real_labels == c]) for c in range(num_classes)]
     return sum(per_class) / num_classes, per_class
 
 
-def kid(features_a: torch.Tensor, features_b: torch.Tensor, subsets: int = 50, subset_size: int = 1000,
-        seed: int = 0) -> tuple[float, float]:  # fmt: skip
+def kid(
+    features_a: torch.Tensor, features_b: torch.Tensor, subsets: int = 50, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """Unbiased MMD^2 with the kernel k(x, y) = (x.y / D + 1)^3 (Bińkowski et al. 2018), over random subsets.
 
     Returns (mean, standard deviation) over the subsets.

@@ -23,8 +23,9 @@ def _rgb(images: torch.Tensor) -> torch.Tensor:
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
-def inception_metrics(fake: torch.Tensor, real: torch.Tensor, weights: str | Path | None,
-                      batch_size: int = 100) -> dict | str:  # fmt: skip
+def inception_metrics(
+    fake: torch.Tensor, real: torch.Tensor, weights: str | Path | None, batch_size: int = 100
+) -> dict | str:
     """{"inception_fid", "inception_kid", "inception_is"}, or the reason they were not computed:
     a problem here never fails the other metrics."""
     if weights is None:
@@ -52,5 +53,8 @@ def inception_metrics(fake: torch.Tensor, real: torch.Tensor, weights: str | Pat
                 if not is_real:
                     score.update(chunk)
     kid_mean, _ = kid.compute()
-    return {"inception_fid": fid.compute().item(), "inception_kid": kid_mean.item(),
-            "inception_is": score.compute()[0].item()}  # fmt: skip
+    return {
+        "inception_fid": fid.compute().item(),
+        "inception_kid": kid_mean.item(),
+        "inception_is": score.compute()[0].item(),
+    }

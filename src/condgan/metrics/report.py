@@ -41,9 +41,17 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
     return quantize(sample(G, labels, seed=seed)), labels
 
 
-def compute_metrics(classifier: DomainCNN, images: torch.Tensor, labels: torch.Tensor, real: ImageData, *,
-                    full: bool = True, k: int = K_NEIGHBOURS, seed: int = 0,
-                    real_features: torch.Tensor | None = None) -> dict:  # fmt: skip
+def compute_metrics(
+    classifier: DomainCNN,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    real: ImageData,
+    *,
+    full: bool = True,
+    k: int = K_NEIGHBOURS,
+    seed: int = 0,
+    real_features: torch.Tensor | None = None,
+) -> dict:
     """All metrics of generated `images` (uint8) asked to be `labels`, against `real`.
 
     `full=False` keeps the cheap ones (accuracy, FID, intra-FID) for evaluation during training;
@@ -83,8 +91,16 @@ def _load_source(source: Path, dataset: str | None, per_class: int, seed: int):
     raise CondganError(f"{source}: expected a run directory or a .npz samples file")
 
 
-def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | None = None, per_class: int = 1000,
-             seed: int = 0, full: bool = True, inception_weights: str | Path | None = None) -> dict:  # fmt: skip
+def evaluate(
+    source: str | Path,
+    *,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    per_class: int = 1000,
+    seed: int = 0,
+    full: bool = True,
+    inception_weights: str | Path | None = None,
+) -> dict:
     """Measure a run or a samples .npz; writes the report files and returns the metrics."""
     source = Path(source)
     options = {}
@@ -95,8 +111,9 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
     images, labels, dataset, prefix = _load_source(source, dataset, per_class, seed)
     real = load_dataset(dataset, "test", data_dir, **options)
     if images.shape[1:] != real.images.shape[1:]:
-        raise CondganError(f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} "
-                           f"{tuple(real.images.shape[1:])}")  # fmt: skip
+        raise CondganError(
+            f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} {tuple(real.images.shape[1:])}"
+        )
     classifier = get_classifier(dataset, data_dir, **options)
     result = {"source": str(source), "dataset": dataset, "real": "test split", "k": K_NEIGHBOURS}
     result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
@@ -110,8 +127,7 @@ def evaluate(source: str | Path, *, dataset: str | None = None, data_dir: str | 
 
 def summary(result: dict) -> dict:
     """The headline numbers (no per-class lists, no confusion matrix)."""
-    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()
-            if not isinstance(v, list)}  # fmt: skip
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items() if not isinstance(v, list)}
 
 
 def report_prefix(source: Path) -> Path:
@@ -131,16 +147,28 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     picks = torch.cat([torch.nonzero(labels == c).flatten()[:per_row] for c in range(len(class_names))])
     save_png(make_grid(to_hwc(images[picks]), per_row), prefix / "classes.png", scale=2)
     atomic_write(_beside(prefix, ".json"), lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
-    lines = [f"# Evaluation of `{result['source']}`", "",
-             f"{result['n_fake']} generated images against {result['n_real']} real ones ({result['dataset']}, "
-             f"{result['real']}); features and predictions from condgan's domain classifier.", "",
-             "| metric | value |", "| --- | --- |"]  # fmt: skip
+    lines = [
+        f"# Evaluation of `{result['source']}`",
+        "",
+        f"{result['n_fake']} generated images against {result['n_real']} real ones ({result['dataset']}, "
+        f"{result['real']}); features and predictions from condgan's domain classifier.",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+    ]
     lines += [f"| {k} | {v} |" for k, v in summary(result).items() if k not in ("source", "dataset", "real")]
     lines += ["", "| class | accuracy | intra-class FD |", "| --- | --- | --- |"]
-    lines += [f"| {name} | {acc:.4f} | {fd:.3f} |" for name, acc, fd in
-              zip(class_names, result["per_class"], result["intra_fid_per_class"])]  # fmt: skip
-    lines += ["", f"![confusion matrix]({prefix.name}/confusion.png)", "",
-              f"![ten samples per class]({prefix.name}/classes.png)", ""]  # fmt: skip
+    lines += [
+        f"| {name} | {acc:.4f} | {fd:.3f} |"
+        for name, acc, fd in zip(class_names, result["per_class"], result["intra_fid_per_class"])
+    ]
+    lines += [
+        "",
+        f"![confusion matrix]({prefix.name}/confusion.png)",
+        "",
+        f"![ten samples per class]({prefix.name}/classes.png)",
+        "",
+    ]
     atomic_write(_beside(prefix, ".md"), lambda tmp: Path(tmp).write_text("\n".join(lines)))
 
 

@@ -26,22 +26,44 @@ class Architecture:
     def check_size(self, name: str, img_size: int) -> None:
         if self.sizes is not None and not self.sizes[0] <= img_size <= self.sizes[1]:
             lo, hi = self.sizes
-            raise CondganError(f"model {name} makes images of {lo}..{hi} px, but the data is {img_size} px: "
-                               f"choose --img-size {lo}..{hi}, or model cgan-mlp")
+            raise CondganError(
+                f"model {name} makes images of {lo}..{hi} px, but the data is {img_size} px: "
+                f"choose --img-size {lo}..{hi}, or model cgan-mlp"
+            )
 
 
 MODELS: Registry[Architecture] = Registry("model")
 MODELS.add("cgan-mlp", Architecture(MLPGenerator, MLPDiscriminator, default_width=256, d_norm="none"))
-MODELS.add("cdcgan", Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch",
-                                  sizes=(MIN_SIZE, MAX_SIZE)))
-MODELS.add("dcgan", Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch",
-                                 conditional=False, sizes=(MIN_SIZE, MAX_SIZE)))
+MODELS.add(
+    "cdcgan",
+    Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch", sizes=(MIN_SIZE, MAX_SIZE)),
+)
+MODELS.add(
+    "dcgan",
+    Architecture(
+        DCGANGenerator,
+        DCGANDiscriminator,
+        default_width=64,
+        d_norm="batch",
+        conditional=False,
+        sizes=(MIN_SIZE, MAX_SIZE),
+    ),
+)
 
 
 def build_models(
-    name: str, *, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int | None = None,
-    d_cond: str = "concat", g_cond: str = "concat", d_norm: str | None = None, spectral_norm: bool = False,
-) -> tuple[Generator, Discriminator]:  # fmt: skip
+    name: str,
+    *,
+    z_dim: int,
+    num_classes: int,
+    img_channels: int,
+    img_size: int,
+    width: int | None = None,
+    d_cond: str = "concat",
+    g_cond: str = "concat",
+    d_norm: str | None = None,
+    spectral_norm: bool = False,
+) -> tuple[Generator, Discriminator]:
     """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
     d_norm None takes the family's default (batch for conv D, none for the MLP D).
@@ -53,8 +75,10 @@ def build_models(
     if num_classes == 0:
         for key, value in (("d_cond", d_cond), ("g_cond", g_cond)):
             if value != "concat":
-                raise CondganError(f"model.{key}={value} needs class labels, but model {name} is unconditional "
-                                   "(num_classes = 0); use a conditional model or the default concat")  # fmt: skip
+                raise CondganError(
+                    f"model.{key}={value} needs class labels, but model {name} is unconditional "
+                    "(num_classes = 0); use a conditional model or the default concat"
+                )
     width = width or arch.default_width
     shape = dict(num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width)
     G = arch.generator(z_dim=z_dim, cond=g_cond, **shape)

@@ -36,11 +36,13 @@ def _channels(width: int, stage: int, stages: int) -> int:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 64,
-                 cond: str = "concat"):  # fmt: skip
+    def __init__(
+        self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 64, cond: str = "concat"
+    ):
         super().__init__()
-        self.config = dict(z_dim=z_dim, num_classes=num_classes, img_channels=img_channels,
-                           img_size=img_size, width=width, cond=cond)  # fmt: skip
+        self.config = dict(
+            z_dim=z_dim, num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width, cond=cond
+        )
         self.z_dim, self.num_classes, self.img_size = z_dim, num_classes, img_size
         k = num_stages(img_size)
         self.s0, self.c0 = math.ceil(img_size / 2**k), _channels(width, 0, k)
@@ -70,8 +72,16 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """`norm` follows every conv but the first (DCGAN: none on D's input layer)."""
 
-    def __init__(self, num_classes: int, img_channels: int, img_size: int, width: int = 64,
-                 cond: str = "concat", norm: str = "batch", spectral_norm: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        num_classes: int,
+        img_channels: int,
+        img_size: int,
+        width: int = 64,
+        cond: str = "concat",
+        norm: str = "batch",
+        spectral_norm: bool = False,
+    ):
         super().__init__()
         k = num_stages(img_size)
         spec = D_CONDITIONING.get(cond)
@@ -81,8 +91,11 @@ class DCGANDiscriminator(nn.Module):
         layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
         for i in range(1, k):
             c_out = _channels(width, k - 1 - i, k)
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), make_norm(norm, c_out, spatial=True),
-                       nn.LeakyReLU(0.2)]  # fmt: skip
+            layers += [
+                nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
+                make_norm(norm, c_out, spatial=True),
+                nn.LeakyReLU(0.2),
+            ]
             c_in, size = c_out, size // 2
         self.features = nn.Sequential(*layers)
         self.head = spec.head(c_in * size * size, c_in, num_classes)

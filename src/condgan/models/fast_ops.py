@@ -54,8 +54,18 @@ class _ExpandFunction(torch.autograd.Function):
         conv, mask = ctx.conv, [ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.bias_dtype is not None]
         bias_sizes = [weight.shape[1]] if mask[2] else None
         grad_h, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            grad.to(h.dtype), h, weight, bias_sizes, conv.stride, conv.padding, conv.dilation, True,
-            conv.output_padding, conv.groups, mask)  # fmt: skip
+            grad.to(h.dtype),
+            h,
+            weight,
+            bias_sizes,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            True,
+            conv.output_padding,
+            conv.groups,
+            mask,
+        )
         return grad_h, grad_w, None if grad_b is None else grad_b.to(ctx.bias_dtype), None
 
 
@@ -70,8 +80,13 @@ class ImageConvTranspose2d(nn.ConvTranspose2d):
         if torch.jit.is_tracing() or torch.compiler.is_compiling():  # export and compile see torch's layer
             return False
         kh, kw = self.kernel_size
-        return (h.device.type == "cpu" and self.groups == 1 and self.dilation == (1, 1)
-                and self.output_padding == (0, 0) and self.out_channels * kh * kw <= FEW_OUTPUTS)  # fmt: skip
+        return (
+            h.device.type == "cpu"
+            and self.groups == 1
+            and self.dilation == (1, 1)
+            and self.output_padding == (0, 0)
+            and self.out_channels * kh * kw <= FEW_OUTPUTS
+        )
 
     def forward(self, h: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         if output_size is not None or not self._fast(h):
@@ -107,8 +122,9 @@ class ConditionedConv2d(nn.Module):
         key = (x.shape[-2], x.shape[-1], x.device)
         if key not in self._masks:
             ones = torch.ones(1, 1, x.shape[-2], x.shape[-1], device=x.device)
-            self._masks[key] = F.unfold(ones, self.conv.kernel_size, padding=self.conv.padding,
-                                        stride=self.conv.stride)[0]  # fmt: skip
+            self._masks[key] = F.unfold(
+                ones, self.conv.kernel_size, padding=self.conv.padding, stride=self.conv.stride
+            )[0]
         return self._masks[key]
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:

@@ -21,11 +21,13 @@ from condgan.models.init import dcgan_init_, spectral_norm_
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 256,
-                 cond: str = "concat"):  # fmt: skip
+    def __init__(
+        self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 256, cond: str = "concat"
+    ):
         super().__init__()
-        self.config = dict(z_dim=z_dim, num_classes=num_classes, img_channels=img_channels,
-                           img_size=img_size, width=width, cond=cond)  # fmt: skip
+        self.config = dict(
+            z_dim=z_dim, num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width, cond=cond
+        )
         self.z_dim, self.num_classes = z_dim, num_classes
         self.out_shape = (img_channels, img_size, img_size)
         spec = G_CONDITIONING.get(cond)
@@ -45,19 +47,31 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, num_classes: int, img_channels: int, img_size: int, width: int = 256,
-                 cond: str = "concat", norm: str = "none", spectral_norm: bool = False,
-                 dropout: float = 0.3):  # fmt: skip
+    def __init__(
+        self,
+        num_classes: int,
+        img_channels: int,
+        img_size: int,
+        width: int = 256,
+        cond: str = "concat",
+        norm: str = "none",
+        spectral_norm: bool = False,
+        dropout: float = 0.3,
+    ):
         super().__init__()
         spec = D_CONDITIONING.get(cond)
         self.cond = spec.encoder(num_classes)
         d_in = img_channels * img_size * img_size + self.cond.dim
         self.features = nn.Sequential(
-            nn.Linear(d_in, 2 * width), make_norm(norm, 2 * width, spatial=False), nn.LeakyReLU(0.2),
+            nn.Linear(d_in, 2 * width),
+            make_norm(norm, 2 * width, spatial=False),
+            nn.LeakyReLU(0.2),
             nn.Dropout(dropout),
-            nn.Linear(2 * width, width), make_norm(norm, width, spatial=False), nn.LeakyReLU(0.2),
+            nn.Linear(2 * width, width),
+            make_norm(norm, width, spatial=False),
+            nn.LeakyReLU(0.2),
             nn.Dropout(dropout),
-        )  # fmt: skip
+        )
         self.head = spec.head(width, width, num_classes)
         dcgan_init_(self)
         if spectral_norm:

@@ -102,14 +102,23 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
 
     @app.get("/api/classes")
     async def classes() -> dict:
-        return {"classes": backend.class_names, "conditional": bool(backend.class_names), "z_dim": backend.z_dim,
-                "img_size": backend.img_size, "img_channels": backend.img_channels, "max_n": MAX_N}  # fmt: skip
+        return {
+            "classes": backend.class_names,
+            "conditional": bool(backend.class_names),
+            "z_dim": backend.z_dim,
+            "img_size": backend.img_size,
+            "img_channels": backend.img_channels,
+            "max_n": MAX_N,
+        }
 
 
 def _add_image_routes(app: FastAPI, gen: Generation) -> None:
     @app.get("/api/generate")
-    async def generate_images(label: str | None = Query(None, max_length=64, description="class index or name"),
-                              n: int = Query(1, ge=1, le=MAX_N), seed: int = Seed) -> Response:  # fmt: skip
+    async def generate_images(
+        label: str | None = Query(None, max_length=64, description="class index or name"),
+        n: int = Query(1, ge=1, le=MAX_N),
+        seed: int = Seed,
+    ) -> Response:
         index = gen.label_index(label)
         condition = gen.one_hot([index] * n) if index is not None else None
         return png(await gen(gen.noise(n, seed), condition), COLUMNS)
@@ -123,10 +132,14 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
         return png(await gen(z, gen.one_hot(np.repeat(np.arange(gen.k), n).tolist())), n)
 
     @app.get("/api/interpolate")
-    async def interpolate(kind: str = Query("class", pattern="^(class|seed)$"),
-                          a: str = Query(..., max_length=64, description="class (kind=class) or seed (kind=seed)"),
-                          b: str = Query(..., max_length=64), t: float = Query(0.5, ge=0.0, le=1.0),
-                          label: str | None = Query(None, max_length=64), seed: int = Seed) -> Response:  # fmt: skip
+    async def interpolate(
+        kind: str = Query("class", pattern="^(class|seed)$"),
+        a: str = Query(..., max_length=64, description="class (kind=class) or seed (kind=seed)"),
+        b: str = Query(..., max_length=64),
+        t: float = Query(0.5, ge=0.0, le=1.0),
+        label: str | None = Query(None, max_length=64),
+        seed: int = Seed,
+    ) -> Response:
         """One image at position t between two classes (same noise) or two seeds (same class)."""
         if kind == "class":
             z = gen.noise(1, seed)

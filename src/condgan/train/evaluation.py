@@ -17,8 +17,16 @@ from condgan.metrics.report import compute_metrics, generate
 
 
 class PeriodicEval:
-    def __init__(self, dataset: str, data_dir: str | Path | None, per_class: int, metric: str, seed: int = 0,
-                 img_size: int | None = None, channels: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        dataset: str,
+        data_dir: str | Path | None,
+        per_class: int,
+        metric: str,
+        seed: int = 0,
+        img_size: int | None = None,
+        channels: int | None = None,
+    ):
         self.metric, self.per_class, self.seed = metric, per_class, seed
         self.classifier = get_classifier(dataset, data_dir, img_size=img_size, channels=channels)
         self.real = load_dataset(dataset, "test", data_dir, img_size=img_size, channels=channels)

@@ -42,4 +42,3 @@ def autocast_factory(device: torch.device, bf16: bool) -> Callable[[], AbstractC
     if not bf16:
         return nullcontext
     return partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
-

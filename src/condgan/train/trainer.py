@@ -39,8 +39,20 @@ from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
 GRID_COLUMNS = 8
 # What may differ between a run and its resumption: the length of training and bookkeeping.
 # Hardware and precision may change too: they change speed, not the algorithm.
-RESUMABLE_KEYS = {"epochs", "steps", "checkpoint_every", "log_every", "threads", "eval_every", "eval_per_class",
-                  "device", "precision", "channels_last", "compile", "sync_bn"}  # fmt: skip
+RESUMABLE_KEYS = {
+    "epochs",
+    "steps",
+    "checkpoint_every",
+    "log_every",
+    "threads",
+    "eval_every",
+    "eval_per_class",
+    "device",
+    "precision",
+    "channels_last",
+    "compile",
+    "sync_bn",
+}
 
 
 class Trainer:
@@ -52,8 +64,15 @@ class Trainer:
     torchrun process group the caller joined (default: joined here, or one process).
     """
 
-    def __init__(self, config: Config, run_dir: Path | str, *, resume: bool = False, progress: bool = True,
-                 dist: DistInfo | None = None):
+    def __init__(
+        self,
+        config: Config,
+        run_dir: Path | str,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        dist: DistInfo | None = None,
+    ):
         self.config, self.run_dir = config, Path(run_dir)
         self.dist = dist if dist is not None else init_from_env()
         self.progress = progress and self.dist.is_main
@@ -75,17 +94,27 @@ class Trainer:
         t, d = self.config.train, self.config.data
         if t.threads:
             torch.set_num_threads(t.threads)
-        self.data = load_dataset(d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels,
-                                 holdout=d.holdout)
+        self.data = load_dataset(
+            d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels, holdout=d.holdout
+        )
         check_config_against_data(self.config, self.data, self.dist.world_size)
         self.spec = self.data.spec
         self.device = resolve_device(t.device, self.dist.local_rank)
-        self.runtime = (autocast_factory(self.device, use_bf16(t.precision, self.device)),
-                        partial(average_gradients_, info=self.dist))
+        self.runtime = (
+            autocast_factory(self.device, use_bf16(t.precision, self.device)),
+            partial(average_gradients_, info=self.dist),
+        )
         self.evaluator = None
         if t.eval_every:
-            self.evaluator = PeriodicEval(d.dataset, d.data_dir, t.eval_per_class, t.best_metric, seed=t.seed,
-                                          img_size=d.img_size, channels=d.channels)
+            self.evaluator = PeriodicEval(
+                d.dataset,
+                d.data_dir,
+                t.eval_per_class,
+                t.best_metric,
+                seed=t.seed,
+                img_size=d.img_size,
+                channels=d.channels,
+            )
 
     def _build_networks(self) -> None:
         """G and D (seeded), their memory format, the batches in that format, and the EMA of G."""
@@ -153,8 +182,11 @@ class Trainer:
             "opt_D": self.opt_D.state_dict(),
             **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
             **({"best": self.best} if self.best is not None else {}),
-            "rng": {"torch": torch.get_rng_state(), "noise": self.noise_gen.get_state(),
-                    **({"cuda": torch.cuda.get_rng_state(self.device)} if self.device.type == "cuda" else {})},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "noise": self.noise_gen.get_state(),
+                **({"cuda": torch.cuda.get_rng_state(self.device)} if self.device.type == "cuda" else {}),
+            },
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -199,8 +231,11 @@ class Trainer:
             z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
             with torch.set_grad_enabled(last), ctx.autocast():  # only the last fake batch trains G
                 x_fake = self.G_fwd(z, y)
-            draws = {name: shard(reg.draw(size, self.noise_gen, self.device))
-                     for name, reg, _ in self.recipe.active if reg.draw is not None}
+            draws = {
+                name: shard(reg.draw(size, self.noise_gen, self.device))
+                for name, reg, _ in self.recipe.active
+                if reg.draw is not None
+            }
             batch = Batch(x_real, x_fake, y, draws)
             stats = joint_step(ctx, batch) if last and joint else d_step(ctx, batch)
         if not joint:
@@ -213,8 +248,14 @@ class Trainer:
     def fit(self) -> Path:
         """Train until `total_steps`; returns the run directory."""
         t = self.config.train
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.progress,
-                   desc=self.run_dir.name, unit="step", dynamic_ncols=True)  # fmt: skip
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            disable=not self.progress,
+            desc=self.run_dir.name,
+            unit="step",
+            dynamic_ncols=True,
+        )
         main = self.dist.is_main  # only rank 0 writes; the others just train
         with bar:
             while self.step < self.total_steps:
@@ -259,25 +300,38 @@ class Trainer:
         save_generator(self.G_sample, self.run_dir / "generator", self.spec, self.config.model.name)
 
 
-def build_for(config: Config, num_classes: int, img_channels: int, img_size: int,
-              d_norm: str | None = None) -> tuple[nn.Module, nn.Module]:
+def build_for(
+    config: Config, num_classes: int, img_channels: int, img_size: int, d_norm: str | None = None
+) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's)."""
     m = config.model
-    return build_models(m.name, z_dim=m.z_dim, num_classes=num_classes, img_channels=img_channels,
-                        img_size=img_size, width=m.width, g_cond=m.g_cond, d_cond=m.d_cond,
-                        d_norm=d_norm or config.recipe().d_norm, spectral_norm=m.spectral_norm)
+    return build_models(
+        m.name,
+        z_dim=m.z_dim,
+        num_classes=num_classes,
+        img_channels=img_channels,
+        img_size=img_size,
+        width=m.width,
+        g_cond=m.g_cond,
+        d_cond=m.d_cond,
+        d_norm=d_norm or config.recipe().d_norm,
+        spectral_norm=m.spectral_norm,
+    )
 
 
 def check_config_against_data(config: Config, data: ImageData, world_size: int = 1) -> None:
     """Everything in the config that the data can contradict, refused before any model is built."""
     t, m, spec = config.train, config.model, data.spec
     if t.batch_size % world_size:
-        raise CondganError(f"train.batch_size {t.batch_size} must divide evenly over {world_size} processes "
-                           "(it is the global batch)")
+        raise CondganError(
+            f"train.batch_size {t.batch_size} must divide evenly over {world_size} processes (it is the global batch)"
+        )
     if not spec.is_classes and spec.factors:
         if m.d_cond == "acgan":
-            raise CondganError(f"model.d_cond=acgan classifies one class; {config.data.dataset} has "
-                               f"several-factor conditions: use concat, embedding or projection")
+            raise CondganError(
+                f"model.d_cond=acgan classifies one class; {config.data.dataset} has "
+                f"several-factor conditions: use concat, embedding or projection"
+            )
         if t.eval_every:
             raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
     if t.batch_size > len(data):
