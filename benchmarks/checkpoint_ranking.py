@@ -20,7 +20,7 @@ from condgan.data import load_dataset
 from condgan.metrics.classifier import get_classifier
 from condgan.metrics.report import compute_metrics, generate
 from condgan.train.checkpoint import load_checkpoint
-from condgan.train.trainer import build_for
+from condgan.train.setup import build_for
 
 HIGHER_IS_BETTER = {
     "cond_acc": True,

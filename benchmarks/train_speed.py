@@ -35,7 +35,7 @@ from condgan.data import load_dataset
 from condgan.models.conditioning import as_maps
 from condgan.sampling import sample
 from condgan.train import Trainer
-from condgan.train.trainer import build_for
+from condgan.train.setup import build_for
 
 
 class TutorialMNIST(Dataset):

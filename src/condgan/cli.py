@@ -53,17 +53,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     from condgan.config import Config, load_config, merge, read_yaml
     from condgan.train import Trainer
     from condgan.train.distributed import broadcast_from_main, init_from_env
+    from condgan.train.setup import check_same_run
 
     overrides = _train_overrides(args)
     if args.resume:
         if args.out is None:
             raise CondganError("--resume needs --out RUN_DIR (the run to continue)")
-        if args.config is not None:
-            raise CondganError("--resume uses the run's own config.yaml: drop --config")
         values = read_yaml(Path(args.out) / "config.yaml")
         for overlay in overrides:
             values = merge(values, overlay)
         config = Config.from_dict(values)
+        if args.config is not None:  # the original command again: fine where it agrees with the run
+            check_same_run(load_config(args.config, overrides), config, Path(args.out) / "config.yaml")
     else:
         config = load_config(args.config, overrides)
     info = init_from_env()  # under torchrun: join the group before naming the run
@@ -123,6 +124,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
         codes, conditions = per_condition(spec, count)
         x, ncol = sample(G, conditions, seed=args.seed, n=len(codes)), count
         what = f"{count} per {'class' if spec.is_classes else 'condition'}" if spec.factors else "unconditional"
+    if not bool(x.isfinite().all()):
+        raise CondganError(f"the generator in {args.run_dir} produced non-finite images (NaN or inf): nothing written")
     images = to_uint8(x)
     if out.suffix == ".png":
         save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)
@@ -171,7 +174,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     export_onnx(G, condition, out)
     diff = parity(G, out)
     print(f"wrote {out}; parity with PyTorch on 64 images: max abs diff {diff:.3g}")
-    if diff > 1e-4:
+    if not diff <= 1e-4:  # NaN compares False: a NaN output fails too
         raise CondganError(f"ONNX output differs from PyTorch by {diff:.3g} (> 1e-4): do not use {out}")
 
 
@@ -353,8 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except CondganError as err:
+        from condgan.train.guard import TrainingStopped
+
         print(f"condgan: error: {err}", file=sys.stderr)
-        return 2
+        return 3 if isinstance(err, TrainingStopped) else 2
     except KeyboardInterrupt:
         print("condgan: interrupted", file=sys.stderr)
         return 130

@@ -20,11 +20,15 @@ from condgan.errors import CondganError
 from condgan.losses import LOSSES, Recipe, resolve_recipe
 from condgan.models import MODELS
 from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
+from condgan.models.mlp import ACTIVATIONS
 from condgan.optim import OPTIMIZERS
 from condgan.presets import DEFAULT_PRESET, preset_names
 
 PRECISIONS = ("auto", "bf16", "fp32")
 UPDATES = ("alternating", "simultaneous")
+SCALES = ("signed", "unit")
+ON_DIVERGE = ("rollback", "stop")
+ON_COLLAPSE = ("warn", "rollback", "stop")
 BEST_METRICS = {"fid": "lower", "intra_fid": "lower", "cond_acc": "higher"}  # which way is better
 
 
@@ -41,6 +45,11 @@ class DataConfig:
     img_size: int | None = None  # image folders: resize + centre-crop to this (default 32)
     channels: int | None = None  # image folders: 1 grey or 3 RGB (default: grey only if every image is)
     holdout: str | None = None  # coloured-mnist: "diagonal" or "3=red,7=blue": combinations kept out of training
+    scale: str = "signed"  # pixels as G learns them: signed [-1, 1] (DCGAN practice) | unit [0, 1] (the seed's)
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise CondganError(f"data.scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
 
 
 @dataclass
@@ -52,12 +61,24 @@ class ModelConfig:
     d_cond: str = "concat"  # how D gets it: concat | embedding | projection | acgan
     d_norm: str | None = None  # batch | layer | none; None: the family's (layer under a gradient penalty)
     spectral_norm: bool = False  # spectral normalisation of D's conv / linear weights
+    # cgan-mlp only (the seed tutorial's choices are relu / none / 0): None = the family's default
+    activation: str | None = None  # leaky_relu | relu, in G and D
+    g_norm: str | None = None  # batch | none: G's hidden norm
+    d_dropout: float | None = None  # D's dropout (default 0.3)
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
         MODELS.get(self.name), G_CONDITIONING.get(self.g_cond), D_CONDITIONING.get(self.d_cond)
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
+        if self.activation is not None and self.activation not in ACTIVATIONS:
+            raise CondganError(
+                f"model.activation must be one of {', '.join(ACTIVATIONS)} or null, got {self.activation!r}"
+            )
+        if self.g_norm is not None and self.g_norm not in ("batch", "none"):
+            raise CondganError(f"model.g_norm must be batch, none or null, got {self.g_norm!r}")
+        if self.d_dropout is not None and not 0 <= self.d_dropout < 1:
+            raise CondganError(f"model.d_dropout must be in [0, 1), got {self.d_dropout}")
 
 
 @dataclass
@@ -99,6 +120,13 @@ class TrainConfig:
     channels_last: bool | None = None  # NHWC memory format for conv models; None: on (measured faster on CPU)
     compile: bool = False  # torch.compile G and D (measured slower on CPU: opt-in)
     sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not each shard's
+    # The health watch (condgan.train.health) and the divergence guard
+    watch: bool = True  # alarms for D winning, vanishing gradients, mode collapse, G ignoring the label
+    on_diverge: str = "rollback"  # a NaN / inf loss or weight: rollback (to the last good state, lr lowered) | stop
+    max_rollbacks: int = 3  # then stop, exit != 0, the last good checkpoint intact
+    rollback_lr_factor: float = 0.5  # each rollback multiplies both learning rates by this
+    on_collapse: str = "warn"  # a collapse / D-wins / vanishing alarm: warn | rollback | stop
+    keep_checkpoints: int | None = 5  # periodic step_N.pt files kept (oldest pruned); None: all
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.steps is not None:
@@ -116,7 +144,15 @@ class TrainConfig:
             eval_per_class=self.eval_per_class,
             threads=self.threads,
             n_critic=self.n_critic,
+            keep_checkpoints=self.keep_checkpoints,
         )
+        if self.max_rollbacks < 0:
+            raise CondganError(f"train.max_rollbacks must be >= 0, got {self.max_rollbacks}")
+        if not 0 < self.rollback_lr_factor <= 1:
+            raise CondganError(f"train.rollback_lr_factor must be in (0, 1], got {self.rollback_lr_factor}")
+        for key, valid in (("on_diverge", ON_DIVERGE), ("on_collapse", ON_COLLAPSE)):
+            if getattr(self, key) not in valid:
+                raise CondganError(f"train.{key} must be one of {', '.join(valid)}, got {getattr(self, key)!r}")
         if self.precision not in PRECISIONS:
             raise CondganError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.update not in UPDATES:

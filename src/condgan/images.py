@@ -90,7 +90,11 @@ def plot_lines(
         draw.text((width - right - 50, height - bottom + 6), f"{x1:.0f}", fill="black")
         for i, (name, s) in enumerate(series.items()):
             colour = _COLOURS[i % len(_COLOURS)]
-            if len(s) > 1:
+            if name == "alarms":  # events: a vertical tick each
+                for x, _ in s:
+                    px = to_px(x, y0)[0]
+                    draw.line([(px, top), (px, height - bottom)], fill=(214, 39, 40), width=1)
+            elif len(s) > 1:
                 draw.line([to_px(x, y) for x, y in s], fill=colour, width=2)
             draw.text((left + 10 + 110 * i, 8), name, fill=colour)
     draw.text((width // 2 - 3 * len(title), height - 18), title, fill="black")

@@ -87,6 +87,8 @@ def test_presets_reach_their_target(classifier, tmp_path, preset, target):
         text=True,
     )
     assert train.returncode == 0, train.stderr
+    alarms = [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "alarm" in r]
+    assert alarms == [] and "alarm" not in train.stdout  # a good preset raises no false alarm
     result = evaluate(out, per_class=1000)
     assert result["cond_acc"] >= target, result["per_class"]
     assert torch.tensor(result["per_class"]).min() >= target - 0.1

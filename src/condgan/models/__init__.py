@@ -22,6 +22,7 @@ class Architecture:
     d_norm: str  # D's normalisation unless the config chooses one
     conditional: bool = True  # False: the labels of the dataset are ignored (num_classes=0)
     sizes: tuple[int, int] | None = None  # the image sizes it can make (None: any)
+    mlp_options: bool = False  # takes activation / g_norm / d_dropout (the seed tutorial's MLP choices)
 
     def check_size(self, name: str, img_size: int) -> None:
         if self.sizes is not None and not self.sizes[0] <= img_size <= self.sizes[1]:
@@ -33,7 +34,7 @@ class Architecture:
 
 
 MODELS: Registry[Architecture] = Registry("model")
-MODELS.add("cgan-mlp", Architecture(MLPGenerator, MLPDiscriminator, default_width=256, d_norm="none"))
+MODELS.add("cgan-mlp", Architecture(MLPGenerator, MLPDiscriminator, default_width=256, d_norm="none", mlp_options=True))
 MODELS.add(
     "cdcgan",
     Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch", sizes=(MIN_SIZE, MAX_SIZE)),
@@ -63,6 +64,9 @@ def build_models(
     g_cond: str = "concat",
     d_norm: str | None = None,
     spectral_norm: bool = False,
+    activation: str | None = None,
+    g_norm: str | None = None,
+    d_dropout: float | None = None,
 ) -> tuple[Generator, Discriminator]:
     """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
@@ -81,9 +85,24 @@ def build_models(
                 )
     width = width or arch.default_width
     shape = dict(num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width)
-    G = arch.generator(z_dim=z_dim, cond=g_cond, **shape)
-    D = arch.discriminator(cond=d_cond, norm=d_norm or arch.d_norm, spectral_norm=spectral_norm, **shape)
+    g_extra, d_extra = _mlp_options(name, arch, activation, g_norm, d_dropout)
+    G = arch.generator(z_dim=z_dim, cond=g_cond, **shape, **g_extra)
+    D = arch.discriminator(cond=d_cond, norm=d_norm or arch.d_norm, spectral_norm=spectral_norm, **shape, **d_extra)
     return G, D
+
+
+def _mlp_options(
+    name: str, arch: Architecture, activation: str | None, g_norm: str | None, d_dropout: float | None
+) -> tuple[dict, dict]:
+    """The MLP-only options as G and D keyword arguments (None: the family's defaults)."""
+    given = [k for k, v in (("activation", activation), ("g_norm", g_norm), ("d_dropout", d_dropout)) if v is not None]
+    if given and not arch.mlp_options:
+        raise CondganError(f"model.{given[0]} applies to model cgan-mlp only, not {name}")
+    g = {"activation": activation} if activation else {}
+    g |= {"norm": g_norm} if g_norm else {}
+    d = {"activation": activation} if activation else {}
+    d |= {"dropout": d_dropout} if d_dropout is not None else {}
+    return g, d
 
 
 def family_of(meta: dict) -> Architecture:

@@ -13,28 +13,43 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput, make_norm
 from condgan.models.init import dcgan_init_, spectral_norm_
 
+ACTIVATIONS = {"leaky_relu": lambda: nn.LeakyReLU(0.2), "relu": nn.ReLU}  # the seed tutorial's D: relu
+
 
 class MLPGenerator(nn.Module):
     def __init__(
-        self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 256, cond: str = "concat"
+        self,
+        z_dim: int,
+        num_classes: int,
+        img_channels: int,
+        img_size: int,
+        width: int = 256,
+        cond: str = "concat",
+        activation: str = "leaky_relu",
+        norm: str = "batch",
     ):
         super().__init__()
         self.config = dict(
             z_dim=z_dim, num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width, cond=cond
         )
+        if (activation, norm) != ("leaky_relu", "batch"):  # recorded only when set: older config.json files match
+            self.config |= {"activation": activation, "norm": norm}
         self.z_dim, self.num_classes = z_dim, num_classes
         self.out_shape = (img_channels, img_size, img_size)
         spec = G_CONDITIONING.get(cond)
         self.cond = spec.encoder(num_classes)
         dims = [z_dim + self.cond.dim, width, 2 * width, 4 * width]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
-        self.norms = nn.ModuleList(spec.norm(d, num_classes, spatial=False) for d in dims[1:])
+        if norm == "batch":
+            self.norms = nn.ModuleList(spec.norm(d, num_classes, spatial=False) for d in dims[1:])
+        else:
+            self.norms = nn.ModuleList(make_norm(norm, d, spatial=False) for d in dims[1:])
+        self.act = ACTIVATIONS[activation]()
         self.to_image = nn.Linear(dims[-1], img_channels * img_size * img_size)
         dcgan_init_(self)
 
@@ -42,7 +57,7 @@ class MLPGenerator(nn.Module):
         """z: (N, z_dim), y: (N,) int64 -> x: (N, C, H, W) in [-1, 1]."""
         h = torch.cat([z, self.cond(y, z)], dim=1)
         for linear, norm in zip(self.linears, self.norms):
-            h = F.leaky_relu(norm(linear(h), y), 0.2)
+            h = self.act(norm(linear(h), y))
         return torch.tanh(self.to_image(h)).view(-1, *self.out_shape)
 
 
@@ -57,19 +72,21 @@ class MLPDiscriminator(nn.Module):
         norm: str = "none",
         spectral_norm: bool = False,
         dropout: float = 0.3,
+        activation: str = "leaky_relu",
     ):
         super().__init__()
+        act = ACTIVATIONS[activation]
         spec = D_CONDITIONING.get(cond)
         self.cond = spec.encoder(num_classes)
         d_in = img_channels * img_size * img_size + self.cond.dim
         self.features = nn.Sequential(
             nn.Linear(d_in, 2 * width),
             make_norm(norm, 2 * width, spatial=False),
-            nn.LeakyReLU(0.2),
+            act(),
             nn.Dropout(dropout),
             nn.Linear(2 * width, width),
             make_norm(norm, width, spatial=False),
-            nn.LeakyReLU(0.2),
+            act(),
             nn.Dropout(dropout),
         )
         self.head = spec.head(width, width, num_classes)

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from condgan.conditions import Condition, condition_from_json
 from condgan.errors import CondganError
-from condgan.fileio import atomic_write, atomic_write_text
+from condgan.fileio import recover_dir, write_dir
 from condgan.models import Generator, family_of
 
 FORMAT = "condgan-generator"
@@ -33,13 +33,21 @@ def save_generator(G: Generator, folder: Path | str, condition: Condition, famil
         "conditions": condition.to_json(),
     }
     state = {k: v.detach().contiguous() for k, v in G.state_dict().items()}
-    atomic_write(folder / "model.safetensors", lambda tmp: save_file(state, tmp))
-    atomic_write_text(folder / "config.json", json.dumps(meta, indent=2))
+    if not all(bool(v.isfinite().all()) for v in state.values() if v.is_floating_point()):
+        raise CondganError(f"G's weights are not finite (NaN or inf): {folder} not written")
+
+    def fill(tmp: Path) -> None:
+        save_file(state, tmp / "model.safetensors")
+        (tmp / "config.json").write_text(json.dumps(meta, indent=2))
+
+    write_dir(folder, fill)  # weights and config.json replace the old ones together
 
 
 def generator_folder(folder: Path | str) -> Path:
     """A run directory's generator/, or the folder itself."""
     folder = Path(folder)
+    if (folder / "config.yaml").is_file():  # a run directory: a kill may have stopped a generator/ write
+        recover_dir(folder / "generator")
     return folder / "generator" if (folder / "generator").is_dir() else folder
 
 
@@ -57,7 +65,11 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
         G = family_of(meta).generator(**meta["kwargs"])
         if condition.dim != G.num_classes:
             raise ValueError(f"its condition has {condition.dim} columns, the model takes {G.num_classes}")
-        G.load_state_dict(load_file(folder / "model.safetensors"))
+        state = load_file(folder / "model.safetensors")
+        bad = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
+        if bad:
+            raise ValueError(f"its weights are not finite (NaN or inf in {bad[0]}); it will not be used")
+        G.load_state_dict(state)
     except CondganError as err:
         raise CondganError(f"cannot load the generator in {folder}: {err}") from None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as err:

@@ -18,7 +18,7 @@ REQUIRED = ("step", "config", "G", "D", "opt_G", "opt_D", "rng")
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": 1, **state}, tmp))
+    atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": 1, **state}, tmp), fault_point="checkpoint")
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from condgan.errors import CondganError
+from condgan.fileio import atomic_write_text
 from condgan.images import plot_lines
 
 
@@ -19,12 +21,17 @@ class MetricsLog:
         self._count = 0
         self._since = time.perf_counter()
 
-    def truncate_after(self, step: int) -> None:
-        """On resume: drop lines logged after the checkpoint, they will be logged again."""
+    def truncate_after(self, step: int, keep_events: bool = False) -> None:
+        """Drop lines logged after `step` (on resume they will be logged again; after a rollback
+        the steps are trained again, and `keep_events` keeps the alarm and rollback rows).
+
+        The file is replaced atomically: a kill meanwhile leaves the old one whole.
+        """
         if self.path.is_file():
-            rows = [r for r in read_metrics(self.path) if r["step"] <= step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        self._since = time.perf_counter()
+            events = ("alarm", "rollback") if keep_events else ()
+            rows = [r for r in read_metrics(self.path) if r["step"] <= step or any(k in r for k in events)]
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
+        self._sums, self._count, self._since = {}, 0, time.perf_counter()
 
     def add(self, values: dict[str, torch.Tensor]) -> None:
         for key, value in values.items():
@@ -35,23 +42,38 @@ class MetricsLog:
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
 
-    def flush(self, step: int, **extra: float) -> dict[str, float]:
-        """Write the averages since the last flush as one JSON line and return them."""
+    def flush(
+        self, step: int, tensors: dict[str, torch.Tensor] | None = None, write: bool = True, **extra: float
+    ) -> dict[str, float]:
+        """The averages since the last flush, plus `tensors` (scalars read in the same host sync),
+        as one row: written as a JSON line unless `write` is False; returned."""
         if not self._count:
             return {}
-        keys = list(self._sums)
-        means = (torch.stack([self._sums[k] for k in keys]) / self._count).tolist()  # one sync
+        keys, tensors = list(self._sums), tensors or {}
+        values = [self._sums[k] / self._count for k in keys] + [t.float() for t in tensors.values()]
+        means = torch.stack(values).tolist()  # one sync
         now = time.perf_counter()
-        row = {"step": step, **{k: round(v, 5) for k, v in zip(keys, means)}}
+        row = {"step": step, **{k: round(v, 5) for k, v in zip([*keys, *tensors], means)}}
         row["img/s"] = round(self._count * self.batch_size / max(now - self._since, 1e-9), 1)
         row.update(extra)
-        self.write(row)
+        if write:
+            self.write(row)
         self._sums, self._count, self._since = {}, 0, now
         return row
 
 
 def read_metrics(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The rows of metrics.jsonl; a torn last line (a kill or a full disk mid-write) is skipped."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            if i == len(lines) - 1:
+                break
+            raise CondganError(f"{path} line {i + 1} is not JSON: the metrics log is damaged") from None
+    return rows
 
 
 def plot_losses(metrics_path: Path, run_dir: Path) -> None:
@@ -62,6 +84,10 @@ def plot_losses(metrics_path: Path, run_dir: Path) -> None:
         return {k: [(r["step"], r[k]) for r in rows if k in r] for k in keys}
 
     plot_lines(series("d_loss", "g_loss", "D(x)", "D(G(z))"), run_dir / "losses.png", title="step")
+    if any("diversity_ratio" in r or "alarm" in r for r in rows):
+        alarms = [(r["step"], 0.0) for r in rows if "alarm" in r]
+        health = series("diversity_ratio", "label_ratio") | {"alarms": alarms}
+        plot_lines(health, run_dir / "health.png", title="step (G's diversity and label effect / real data's)")
     if any("eval/fid" in r for r in rows):
         plot_lines(series("eval/fid", "eval/intra_fid"), run_dir / "eval_fid.png", title="step")
         plot_lines(series("eval/cond_acc"), run_dir / "eval_accuracy.png", title="step")

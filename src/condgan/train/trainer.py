@@ -8,17 +8,16 @@ from typing import Any
 
 import torch
 import yaml
-from torch import nn
 from tqdm import tqdm
 
-from condgan.config import Config
-from condgan.data import ImageData, load_dataset
-from condgan.data.batches import ShuffledBatches, StreamingBatches
+from condgan import faults
+from condgan.config import BEST_METRICS, Config
+from condgan.data import load_dataset
+from condgan.data.batches import ShuffledBatches, StreamingBatches, to_signed_unit
 from condgan.errors import CondganError
-from condgan.fileio import atomic_write
+from condgan.fileio import atomic_write, clean_stale, recover_dir
 from condgan.images import make_grid, save_png, to_uint8
 from condgan.losses import GANLoss
-from condgan.models import MODELS, build_models
 from condgan.models.storage import save_generator
 from condgan.optim import OPTIMIZERS
 from condgan.sampling import grid, noise
@@ -27,32 +26,26 @@ from condgan.train.distributed import (
     DistInfo,
     average_gradients_,
     barrier,
+    broadcast_from_main,
     convert_sync_batchnorm_,
     init_from_env,
 )
 from condgan.train.ema import make_ema, update_ema_
 from condgan.train.evaluation import PeriodicEval
+from condgan.train.guard import Guard, TrainingStopped, health_tensors, non_finite
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
+from condgan.train.health import HealthWatch, Probe
 from condgan.train.logging import MetricsLog, plot_losses
+from condgan.train.setup import (
+    build_for,
+    check_config_against_data,
+    check_resumable,
+    prune_checkpoints,
+    refuse_existing_run,
+)
 from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
 
 GRID_COLUMNS = 8
-# What may differ between a run and its resumption: the length of training and bookkeeping.
-# Hardware and precision may change too: they change speed, not the algorithm.
-RESUMABLE_KEYS = {
-    "epochs",
-    "steps",
-    "checkpoint_every",
-    "log_every",
-    "threads",
-    "eval_every",
-    "eval_per_class",
-    "device",
-    "precision",
-    "channels_last",
-    "compile",
-    "sync_bn",
-}
 
 
 class Trainer:
@@ -74,6 +67,7 @@ class Trainer:
         dist: DistInfo | None = None,
     ):
         self.config, self.run_dir = config, Path(run_dir)
+        faults.reset()
         self.dist = dist if dist is not None else init_from_env()
         self.progress = progress and self.dist.is_main
         self.recipe = config.recipe()
@@ -143,6 +137,19 @@ class Trainer:
         self.ctx = StepContext(self.D_fwd, self.opt_D, self.opt_G, self.recipe, autocast, reduce_grads)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
+        self.watch = HealthWatch(self.recipe.loss.probability, t.log_every)
+        self.probe = None
+        if t.watch and self.dist.is_main:
+            self.probe = Probe(
+                self.spec, self.data.images, self.data.labels, self._to_pixels, self.config.model.z_dim, seed=t.seed + 3
+            )
+        self.guard = Guard(self, self.watch, self._print)
+        self.say = self._print
+
+    def _to_pixels(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images -> the range G learns (data.scale)."""
+        x = to_signed_unit(images)
+        return x.add(1.0).mul_(0.5) if self.config.data.scale == "unit" else x
 
     @property
     def loss(self) -> GANLoss:
@@ -158,14 +165,19 @@ class Trainer:
         return self.run_dir / "checkpoints" / "last.pt"
 
     def _prepare_run_dir(self, resume: bool) -> None:
+        if self.dist.is_main:  # temporaries of killed writes; a generator/ a kill left half-replaced
+            for folder in (self.run_dir, self.run_dir / "checkpoints"):
+                clean_stale(folder)
+            recover_dir(self.run_dir / "generator")
         if resume:
             state = load_checkpoint(self.checkpoint_path)
-            _check_resumable(state["config"], self.config.to_dict(), self.checkpoint_path)
+            check_resumable(state["config"], self.config.to_dict(), self.checkpoint_path)
             self.load_state_dict(state)
+            self.guard.load(state.get("guard", {}))
             if self.dist.is_main:
                 self.log.truncate_after(self.step)
-        elif self.checkpoint_path.exists():
-            raise CondganError(f"{self.run_dir} already holds a run: pass --resume, or choose another --out")
+        else:
+            refuse_existing_run(self.run_dir)
         if not self.dist.is_main:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -182,6 +194,7 @@ class Trainer:
             "opt_D": self.opt_D.state_dict(),
             **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
             **({"best": self.best} if self.best is not None else {}),
+            "guard": self.guard.state(),
             "rng": {
                 "torch": torch.get_rng_state(),
                 "noise": self.noise_gen.get_state(),
@@ -206,11 +219,17 @@ class Trainer:
         self.step = int(state["step"])
         self.best = state.get("best")
 
-    def save_checkpoint(self, *, periodic: bool = False) -> None:
+    def save_checkpoint(self, *, periodic: bool = False) -> bool:
+        """Write checkpoints/last.pt (and step_N.pt): only finite weights. False when the
+        weights were not finite (the guard then handles it, nothing was written)."""
+        if non_finite({k: float(v) for k, v in health_tensors(self.G, self.D).items()}):
+            return False
         state = self.state_dict()
         save_checkpoint(state, self.checkpoint_path)
         if periodic:
             save_checkpoint(state, self.checkpoint_path.with_name(f"step_{self.step:07d}.pt"))
+            prune_checkpoints(self.checkpoint_path.parent, self.config.train.keep_checkpoints)
+        return True
 
     @property
     def G_sample(self) -> torch.nn.Module:
@@ -226,6 +245,8 @@ class Trainer:
         for i in range(n):
             last = i == n - 1
             x_real, y = self.batches(self.step * n + i)  # the global batch; this process keeps its shard
+            if self.config.data.scale == "unit":
+                x_real = x_real.add(1.0).mul_(0.5)  # [-1, 1] -> [0, 1]: the seed tutorial's choice
             size = len(x_real)
             x_real, y = shard(x_real), shard(y) if self.G.num_classes else None
             z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
@@ -256,29 +277,71 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
+        self.say = bar.write if self.progress else self._print
         main = self.dist.is_main  # only rank 0 writes; the others just train
+        self.guard.remember()  # the state training starts from is the first good one
         with bar:
             while self.step < self.total_steps:
                 self.train_step()
-                bar.update()
+                if faults.after_step(self.step):
+                    with torch.no_grad():
+                        next(self.G.parameters()).fill_(float("nan"))
                 step = self.step
-                if main and (step % t.log_every == 0 or step == self.total_steps):
-                    row = self.log.flush(step, epoch=round(step / self.steps_per_epoch, 3))
-                    bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))")})
+                if (step % t.log_every == 0 or step == self.total_steps) and self._after_log(bar):
+                    bar.n = self.step  # rolled back
+                    continue
+                bar.update()
                 if main and t.eval_every and step % t.eval_every == 0:
                     self.evaluate()
                 periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
                 if main and (periodic or step % self.steps_per_epoch == 0):
-                    self.save_checkpoint(periodic=periodic)
+                    if not self.save_checkpoint(periodic=periodic):
+                        self.guard.diverged(step, ["weights"])
+                        continue
                     self.save_grid()
         if main:
             self.finish()
         barrier(self.dist)  # nobody leaves before rank 0 has written the final files
         return self.run_dir
 
+    def _print(self, text: str) -> None:
+        if self.dist.is_main:
+            print(f"condgan: {text}", flush=True)
+
+    def _after_log(self, bar) -> bool:
+        """The log interval's row, the guard and the watch (every rank decides alike: rank 0's
+        verdict is broadcast); True when the run was rolled back."""
+        step, main = self.step, self.dist.is_main
+        tensors = health_tensors(self.G, self.D)
+        row = self.log.flush(step, tensors, write=False, epoch=round(step / self.steps_per_epoch, 3))
+        bad = non_finite(row) if main else []
+        alarms = []
+        if main and not bad and self.config.train.watch:
+            probe = self.probe(self.G) if self.probe else None  # the live G: an EMA lags behind
+            row |= probe or {}
+            alarms = self.watch.observe(step, row, probe)
+        bad, alarms = broadcast_from_main((bad, alarms), self.dist)
+        if bad:
+            self.guard.diverged(step, bad)
+            return True
+        if main:
+            self.log.write(row)
+            bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))") if k in row})
+        if self.guard.alarms(alarms):
+            return True
+        self.guard.remember()
+        return False
+
     def evaluate(self) -> dict[str, float]:
         """Log the quick metrics; a new best saves checkpoints/best.pt and generator-best/."""
+        faults.at_point("eval")
         row = self.evaluator(self.G_sample)
+        metric = self.evaluator.metric
+        regressed = self.watch.eval_result(
+            self.step, metric, row[f"eval/{metric}"], self.best, BEST_METRICS[metric] == "lower"
+        )
+        if regressed is not None:
+            self.guard.alarms([regressed])
         if self.evaluator.improves(row, self.best):
             self.best = row[f"eval/{self.evaluator.metric}"]
             save_checkpoint(self.state_dict(), self.checkpoint_path.with_name("best.pt"))
@@ -294,58 +357,18 @@ class Trainer:
         return path
 
     def finish(self) -> None:
-        """Final checkpoint, grid, loss plot and the standalone generator/."""
-        self.save_checkpoint()
+        """Final checkpoint, grid, loss plot, the standalone generator/ and the watch's summary."""
+        if not self.save_checkpoint():
+            raise TrainingStopped(
+                f"G's or D's weights are not finite at the end (step {self.step:,}); "
+                f"the last good checkpoint is {self.checkpoint_path}"
+            )
         self.save_grid()
         save_generator(self.G_sample, self.run_dir / "generator", self.spec, self.config.model.name)
-
-
-def build_for(
-    config: Config, num_classes: int, img_channels: int, img_size: int, d_norm: str | None = None
-) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's)."""
-    m = config.model
-    return build_models(
-        m.name,
-        z_dim=m.z_dim,
-        num_classes=num_classes,
-        img_channels=img_channels,
-        img_size=img_size,
-        width=m.width,
-        g_cond=m.g_cond,
-        d_cond=m.d_cond,
-        d_norm=d_norm or config.recipe().d_norm,
-        spectral_norm=m.spectral_norm,
-    )
-
-
-def check_config_against_data(config: Config, data: ImageData, world_size: int = 1) -> None:
-    """Everything in the config that the data can contradict, refused before any model is built."""
-    t, m, spec = config.train, config.model, data.spec
-    if t.batch_size % world_size:
-        raise CondganError(
-            f"train.batch_size {t.batch_size} must divide evenly over {world_size} processes (it is the global batch)"
-        )
-    if not spec.is_classes and spec.factors:
-        if m.d_cond == "acgan":
-            raise CondganError(
-                f"model.d_cond=acgan classifies one class; {config.data.dataset} has "
-                f"several-factor conditions: use concat, embedding or projection"
-            )
-        if t.eval_every:
-            raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
-    if t.batch_size > len(data):
-        raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
-    MODELS.get(m.name).check_size(m.name, data.images.shape[-1])
-
-
-def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
-    for section, values in saved.items():
-        for key, value in values.items():
-            if key in RESUMABLE_KEYS or current.get(section, {}).get(key) == value:
-                continue
-            new = current.get(section, {}).get(key)
-            raise CondganError(
-                f"cannot resume {path}: {section}.{key} was {value!r}, now {new!r} "
-                f"(only {', '.join(sorted(RESUMABLE_KEYS))} may change)"
+        alarms = self.watch.alarms
+        if alarms:
+            kinds = ", ".join(sorted({a.kind for a in alarms}))
+            self.say(
+                f"health: {len(alarms)} alarm(s) ({kinds}), {self.guard.rollbacks} rollback(s); see "
+                f"{self.log.path.name} and health.png"
             )

@@ -1,0 +1,124 @@
+"""The divergence guard: a non-finite loss, gradient or weight never reaches a checkpoint.
+
+At every log interval (the one host sync there is) the trainer hands over the logged means
+plus G's and D's gradient norms and a sum of their weight norms (NaN / inf propagate into
+it). A good interval is kept as an in-memory snapshot; a bad one rolls the run back to the
+last good snapshot with both learning rates lowered (`train.on_diverge=rollback`, at most
+`train.max_rollbacks` times) or stops it (`TrainingStopped`, exit 3) with the last good
+checkpoint on disk untouched. The health watch's alarms go through here too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import torch
+from torch import nn
+
+from condgan.errors import CondganError
+from condgan.train.health import Alarm, HealthWatch
+
+WATCHED = ("collapse", "d_wins", "vanishing", "ignores_label")  # what train.on_collapse acts on
+
+
+class TrainingStopped(CondganError):
+    """Training was stopped by its guard or watch (not a user error: exit 3)."""
+
+
+def clone_state(state: Any) -> Any:
+    """A deep copy of a state dict's tensors (optimiser states hold references to live tensors)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return {k: clone_state(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(clone_state(v) for v in state)
+    return state
+
+
+def _norm(tensors: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack(torch._foreach_norm(tensors)).norm() if tensors else torch.zeros(())
+
+
+def health_tensors(G: nn.Module, D: nn.Module) -> dict[str, torch.Tensor]:
+    """G's and D's last gradient norms and the norm of all their weights, still on the device."""
+    grads = {name: [p.grad for p in net.parameters() if p.grad is not None] for name, net in (("g", G), ("d", D))}
+    weights = [p.detach() for net in (G, D) for p in net.parameters()]
+    return {"g_grad_norm": _norm(grads["g"]), "d_grad_norm": _norm(grads["d"]), "weight_norm": _norm(weights)}
+
+
+def non_finite(row: dict[str, Any]) -> list[str]:
+    return [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+
+
+class Guard:
+    """Snapshots, rollbacks and alarms of one run; `trainer` supplies state_dict / load_state_dict."""
+
+    def __init__(self, trainer, watch: HealthWatch, say) -> None:
+        t = trainer.config.train
+        self.trainer, self.watch, self.say, self.t = trainer, watch, say, t
+        self.snapshots: deque[dict] = deque(maxlen=watch.window + 1)  # the oldest: before a window of alarms
+        self.rollbacks, self.lr_scale = 0, 1.0
+
+    def remember(self) -> None:
+        self.snapshots.append(clone_state(self.trainer.state_dict()))
+
+    def diverged(self, step: int, bad: list[str]) -> None:
+        """Handle a non-finite interval: alarm row, then roll back or stop."""
+        alarm = self.watch.non_finite(step, bad)
+        self._report(alarm)
+        if self.t.on_diverge == "stop" or self.rollbacks >= self.t.max_rollbacks or not self.snapshots:
+            why = "train.on_diverge=stop" if self.t.on_diverge == "stop" else f"{self.rollbacks} rollbacks"
+            raise TrainingStopped(
+                f"{alarm.message} ({why}); the last good checkpoint is {self.trainer.checkpoint_path} (not overwritten)"
+            )
+        self.rollback(self.snapshots[-1], alarm)
+
+    def alarms(self, fired: list[Alarm]) -> bool:
+        """Report the watch's alarms; True when the run was rolled back because of one."""
+        for alarm in fired:
+            self._report(alarm)
+        acted = [a for a in fired if a.kind in WATCHED]
+        if not acted or self.t.on_collapse == "warn":
+            return False
+        if self.t.on_collapse == "stop" or self.rollbacks >= self.t.max_rollbacks:
+            raise TrainingStopped(
+                f"{acted[0].message} (train.on_collapse={self.t.on_collapse}, {self.rollbacks} rollbacks)"
+            )
+        self.rollback(self.snapshots[0], acted[0])
+        return True
+
+    def rollback(self, snapshot: dict, alarm: Alarm) -> None:
+        trainer, from_step = self.trainer, self.trainer.step
+        trainer.load_state_dict(clone_state(snapshot))
+        self.rollbacks += 1
+        self.lr_scale *= self.t.rollback_lr_factor
+        for opt, base in ((trainer.opt_G, self.t.lr_g), (trainer.opt_D, self.t.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * self.lr_scale
+        trainer.log.truncate_after(trainer.step, keep_events=True)
+        self.snapshots = deque([s for s in self.snapshots if s["step"] <= trainer.step], maxlen=self.snapshots.maxlen)
+        row = {
+            "step": from_step,
+            "rollback": self.rollbacks,
+            "to_step": trainer.step,
+            "cause": alarm.kind,
+            "lr_scale": self.lr_scale,
+        }
+        trainer.log.write(row)
+        self.say(
+            f"rolled back from step {from_step:,} to {trainer.step:,} ({alarm.kind}); learning rates "
+            f"x{self.lr_scale:g} (rollback {self.rollbacks} of at most {self.t.max_rollbacks})"
+        )
+
+    def _report(self, alarm: Alarm) -> None:
+        self.trainer.log.write(alarm.row())
+        self.say(f"alarm at step {alarm.step:,}: {alarm.message}")
+
+    def state(self) -> dict:
+        return {"rollbacks": self.rollbacks, "lr_scale": self.lr_scale}
+
+    def load(self, state: dict) -> None:
+        self.rollbacks, self.lr_scale = int(state.get("rollbacks", 0)), float(state.get("lr_scale", 1.0))

@@ -1,0 +1,118 @@
+"""What the trainer checks and builds before the first step: (G, D) for the data, the config
+against the data, a run directory that may be (re)used, and checkpoint retention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from condgan.config import Config
+from condgan.data import ImageData
+from condgan.errors import CondganError
+from condgan.models import MODELS, build_models
+
+# What may differ between a run and its resumption: the length of training and bookkeeping.
+# Hardware and precision may change too: they change speed, not the algorithm.
+RESUMABLE_KEYS = {
+    "watch",
+    "on_diverge",
+    "max_rollbacks",
+    "rollback_lr_factor",
+    "on_collapse",
+    "keep_checkpoints",
+    "epochs",
+    "steps",
+    "checkpoint_every",
+    "log_every",
+    "threads",
+    "eval_every",
+    "eval_per_class",
+    "device",
+    "precision",
+    "channels_last",
+    "compile",
+    "sync_bn",
+}
+
+
+def build_for(
+    config: Config, num_classes: int, img_channels: int, img_size: int, d_norm: str | None = None
+) -> tuple[nn.Module, nn.Module]:
+    """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's)."""
+    m = config.model
+    return build_models(
+        m.name,
+        z_dim=m.z_dim,
+        num_classes=num_classes,
+        img_channels=img_channels,
+        img_size=img_size,
+        width=m.width,
+        g_cond=m.g_cond,
+        d_cond=m.d_cond,
+        d_norm=d_norm or config.recipe().d_norm,
+        spectral_norm=m.spectral_norm,
+        activation=m.activation,
+        g_norm=m.g_norm,
+        d_dropout=m.d_dropout,
+    )
+
+
+def check_config_against_data(config: Config, data: ImageData, world_size: int = 1) -> None:
+    """Everything in the config that the data can contradict, refused before any model is built."""
+    t, m, spec = config.train, config.model, data.spec
+    if t.batch_size % world_size:
+        raise CondganError(
+            f"train.batch_size {t.batch_size} must divide evenly over {world_size} processes (it is the global batch)"
+        )
+    if not spec.is_classes and spec.factors:
+        if m.d_cond == "acgan":
+            raise CondganError(
+                f"model.d_cond=acgan classifies one class; {config.data.dataset} has "
+                f"several-factor conditions: use concat, embedding or projection"
+            )
+        if t.eval_every:
+            raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
+    if t.batch_size > len(data):
+        raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
+    MODELS.get(m.name).check_size(m.name, data.images.shape[-1])
+
+
+def check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path, what: str = "") -> None:
+    for section, values in saved.items():
+        for key, value in values.items():
+            if key in RESUMABLE_KEYS or current.get(section, {}).get(key) == value:
+                continue
+            new = current.get(section, {}).get(key)
+            now = f"{what} gives {new!r}" if what else f"now {new!r}"
+            raise CondganError(
+                f"cannot resume {path}: {section}.{key} was {value!r}, {now} "
+                f"(only {', '.join(sorted(RESUMABLE_KEYS))} may change)"
+            )
+
+
+def refuse_existing_run(run_dir: Path) -> None:
+    """A new run never replaces another's files: a checkpoint, a generator or a metrics log."""
+    if (run_dir / "checkpoints" / "last.pt").exists():
+        raise CondganError(f"{run_dir} already holds a run: pass --resume, or choose another --out")
+    for name in ("generator", "metrics.jsonl"):
+        if (run_dir / name).exists():
+            raise CondganError(
+                f"{run_dir} holds {name} of another run (but no checkpoint to resume): "
+                "choose another --out, or delete it"
+            )
+
+
+def prune_checkpoints(folder: Path, keep: int | None) -> None:
+    """Keep the newest `keep` periodic step_N.pt files (None: all); last.pt and best.pt stay."""
+    if keep is None:
+        return
+    for old in sorted(folder.glob("step_*.pt"))[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+def check_same_run(given: Config, run: Config, path: Path) -> None:
+    """`--resume --config X`: X (with the flags) must describe the run being resumed, except for
+    the keys a resumption may change; the first difference is refused, naming the key."""
+    check_resumable(run.to_dict(), given.to_dict(), path, what="--config")
