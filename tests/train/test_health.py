@@ -39,9 +39,12 @@ def test_d_wins_after_a_sustained_window_once_and_again_after_it_cleared():
     assert feed(watch, [healthy_row()] + [winning] * 5)[0].kind == "d_wins"  # re-armed once it cleared
 
 
-def test_critics_are_not_judged_by_probabilities():
-    watch = HealthWatch(probability=False, log_every=100)
-    assert feed(watch, [{"D(x)": 40.0, "D(G(z))": -30.0, "g_grad_norm": 1.0}] * 20) == []
+def test_critics_are_judged_by_their_gap_not_by_probabilities():
+    watch = HealthWatch(probability=False, log_every=100, window=3)
+    steady = {"D(x)": 12.0, "D(G(z))": -12.0, "g_grad_norm": 1.0}  # a large but steady gap is fine
+    assert feed(watch, [steady] * 20) == []
+    fired = feed(watch, [{"D(x)": 300.0, "D(G(z))": -200.0, "g_grad_norm": 1.0}] * 3)
+    assert [a.kind for a in fired] == ["d_wins"] and "the critic is winning" in fired[0].message
 
 
 def test_vanishing_generator_gradients():

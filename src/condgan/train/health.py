@@ -22,7 +22,25 @@ D_WINS_FAKE, D_WINS_REAL = 0.05, 0.95  # D(G(z)) below, D(x) above: D is sure of
 COLLAPSE_RATIO = 0.2  # G's diversity below this fraction of the real data's
 LABEL_RATIO = 0.02  # G's label effect below this fraction of the real data's (a healthy MLP starts at 0.04)
 VANISH_RATIO = 1e-3  # G's gradient norm below this fraction of its early value
+GAP_GROWTH = 10.0  # a critic's gap E[D(x)] - E[D(G(z))] above this multiple of its early value (at least 1)
 EVAL_FID_FACTOR, EVAL_ACC_DROP = 1.5, 0.05  # eval worse than the best by this much
+
+
+# (alarm, probe figure, fires below, message): the probe's alarms
+PROBE_ALARMS = (
+    (
+        "collapse",
+        "diversity_ratio",
+        COLLAPSE_RATIO,
+        "mode collapse: G's images of one condition are {:.0%} as varied as real ones",
+    ),
+    (
+        "ignores_label",
+        "label_ratio",
+        LABEL_RATIO,
+        "G ignores the label: the same noise with different labels differs {:.0%} as much as real classes do",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class HealthWatch:
     _streak: dict[str, int] = field(default_factory=dict)
     _active: set[str] = field(default_factory=set)
     _grad_ref: float | None = None
+    _gap_ref: float | None = None
     alarms: list[Alarm] = field(default_factory=list)
 
     def _sustained(self, kind: str, holds: bool) -> bool:
@@ -79,6 +98,20 @@ class HealthWatch:
                         {"D(x)": real, "D(G(z))": fake},
                     )
                 )
+        if not self.probability and "D(x)" in row:
+            gap = row["D(x)"] - row["D(G(z))"]
+            if self._gap_ref is None:
+                self._gap_ref = max(abs(gap), 1.0)
+            if self._sustained("d_wins", gap > GAP_GROWTH * self._gap_ref):
+                fired.append(
+                    Alarm(
+                        "d_wins",
+                        step,
+                        f"the critic is winning: its gap D(x) - D(G(z)) = {gap:.3g}, "
+                        f"{gap / self._gap_ref:.0f}x its early value, for {span} — G's signal is swamped",
+                        {"critic_gap": gap, "critic_gap_early": self._gap_ref},
+                    )
+                )
         grad = row.get("g_grad_norm")
         if grad is not None:
             if self._grad_ref is None and step >= self.log_every:
@@ -100,28 +133,10 @@ class HealthWatch:
 
     def _probe_alarms(self, step: int, probe: dict[str, float], span: str) -> list[Alarm]:
         fired = []
-        diversity = probe.get("diversity_ratio")
-        if diversity is not None and self._sustained("collapse", diversity < COLLAPSE_RATIO):
-            fired.append(
-                Alarm(
-                    "collapse",
-                    step,
-                    f"mode collapse: G's images of one condition are {diversity:.0%} as "
-                    f"varied as real ones, for {span}",
-                    {"diversity_ratio": diversity},
-                )
-            )
-        effect = probe.get("label_ratio")
-        if effect is not None and self._sustained("ignores_label", effect < LABEL_RATIO):
-            fired.append(
-                Alarm(
-                    "ignores_label",
-                    step,
-                    f"G ignores the label: the same noise with different labels "
-                    f"differs {effect:.0%} as much as real classes do, for {span}",
-                    {"label_ratio": effect},
-                )
-            )
+        for kind, key, threshold, text in PROBE_ALARMS:
+            value = probe.get(key)
+            if value is not None and self._sustained(kind, value < threshold):
+                fired.append(Alarm(kind, step, text.format(value) + f", for {span}", {key: value}))
         return fired
 
     def non_finite(self, step: int, what: Iterable[str]) -> Alarm:
