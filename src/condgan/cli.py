@@ -1,4 +1,8 @@
-"""`condgan train | sample | eval`: the command line. User errors exit 2 with one line."""
+"""Conditional GANs that make the class you ask for: train, measure, serve.
+
+The command line (`condgan train | sample | eval | compare | export | serve | data`). User
+errors exit 2 with one line; a run stopped by its divergence guard exits 3.
+"""
 
 from __future__ import annotations
 
@@ -93,10 +97,10 @@ def _example_request(spec) -> str:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from condgan.images import make_grid, save_png, to_uint8
+    from condgan.images import save_png, to_uint8
     from condgan.models.storage import load_generator
     from condgan.samples_file import save_samples
-    from condgan.sampling import conditions_of, grid, noise, per_condition, sample
+    from condgan.sampling import conditions_of, grid, noise, per_condition, picture, sample
 
     out = Path(args.out)
     if out.suffix not in FORMATS:
@@ -110,7 +114,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.per_class is not None and asked:
         raise CondganError("give --label / --attrs or --per-class, not both")
     G, spec = load_generator(args.run_dir)
-    codes = None
+    codes, rows, columns = None, None, None
     if asked:  # n images of one condition
         code = spec.request(args.label, args.attrs)
         codes = np.repeat(code[None], args.n, axis=0)
@@ -118,21 +122,24 @@ def cmd_sample(args: argparse.Namespace) -> None:
         what = args.attrs or f"class {spec.class_names[int(code[0])]}"
     elif out.suffix == ".png" and args.per_class is None:  # the picture of every condition, shared noise
         x, ncol = grid(G, spec, noise(args.n, G.z_dim, args.seed))
+        rows, columns = spec.grid_labels()
         what = spec.describe()
     else:  # N of every condition
         count = args.per_class or args.n
         codes, conditions = per_condition(spec, count)
         x, ncol = sample(G, conditions, seed=args.seed, n=len(codes)), count
+        rows = [spec.name_of(c) for c in codes[::count]] if spec.factors else None
         what = f"{count} per {'class' if spec.is_classes else 'condition'}" if spec.factors else "unconditional"
     if not bool(x.isfinite().all()):
         raise CondganError(f"the generator in {args.run_dir} produced non-finite images (NaN or inf): nothing written")
-    images = to_uint8(x)
     if out.suffix == ".png":
-        save_png(make_grid(images, min(ncol, len(images))), out, scale=args.scale)
+        labels = not args.no_labels
+        save_png(picture(x, ncol, rows if labels else None, columns if labels else None), out, scale=args.scale)
     else:
+        images = to_uint8(x)
         labels = codes[:, 0] if codes is not None and spec.factors else np.full(len(images), -1, np.int64)
         save_samples(out, images, labels, None if spec.is_classes or not spec.factors else spec.encode(codes))
-    print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {out}")
+    print(f"wrote {len(x)} images ({what}, seed {args.seed}) to {out}")
 
 
 def _check_seed(seed: int) -> None:
@@ -154,7 +161,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
     request = EvalRequest(
         source, args.dataset, args.data_dir, args.per_class, args.seed, not args.fast, args.inception_weights
     )
-    print(json.dumps(evaluator_for(source, spec)(request)))
+    result, paths = evaluator_for(source, spec)(request)
+    for path in paths:
+        print(f"wrote {path}")
+    print(json.dumps(result))  # the last line: the figures, for scripts
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -207,6 +217,11 @@ def cmd_data(args: argparse.Namespace) -> None:
             where = str(found[0].parent) if all(found) else "not present (condgan data download " + name + ")"
             shape = f"{info.img_channels}x{info.img_size}x{info.img_size}"
             print(f"{name:<16} {len(info.class_names):>7}  {shape:<9} {where}")
+        from condgan.data import COLOURED_MNIST
+        from condgan.data.attributes import COLOURED_MNIST_SPEC
+
+        sizes = "x".join(str(len(f.values)) for f in COLOURED_MNIST_SPEC.factors)
+        print(f"{COLOURED_MNIST:<16} {sizes:>7}  {'3x28x28':<9} made from mnist: factors digit x colour")
         return
     if args.name is None:
         raise CondganError(f"condgan data {args.action} needs a dataset NAME; valid: {', '.join(DATASETS.names())}")
@@ -282,6 +297,7 @@ def _add_sample(sub) -> None:
     smp.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images (default: 0)")
     smp.add_argument("--out", required=True, help="output: .png grid or .npz samples file")
     smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2)")
+    smp.add_argument("--no-labels", action="store_true", help="no class / factor names beside a grid's rows")
     smp.add_argument(
         "--attrs",
         help='several-factor generators: e.g. "digit=7,colour=red" or "Smiling=1,Male=0" '
@@ -344,7 +360,10 @@ def _add_data(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0].split(": ", 1)[1])
+    from condgan import __version__
+
+    parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"condgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_train, _add_sample, _add_eval, _add_compare, _add_export, _add_serve, _add_data):
         add(sub)
@@ -356,8 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except CondganError as err:
-        from condgan.train.guard import TrainingStopped
+        from condgan.train.guard import Interrupted, TrainingStopped
 
+        if isinstance(err, Interrupted):
+            print(f"condgan: {err}", file=sys.stderr)
+            return 130
         print(f"condgan: error: {err}", file=sys.stderr)
         return 3 if isinstance(err, TrainingStopped) else 2
     except KeyboardInterrupt:

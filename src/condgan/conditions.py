@@ -209,6 +209,29 @@ class ConditionSpec:
                     rows.append(code)
         return np.stack(rows), 1
 
+    def grid_labels(self) -> tuple[list[str] | None, list[str] | None]:
+        """Names for the rows and columns of the `grid_codes` picture (None: nothing to name)."""
+        if not self.factors:
+            return None, None
+        codes, per_row = self.grid_codes()
+        if self.is_classes:
+            return list(self.class_names), None
+        if per_row > 1:
+            a, b = [j for j, f in enumerate(self.factors) if not f.binary][:2]
+            return list(self.factors[a].values), list(self.factors[b].values)
+        return [self.name_of(code, skip_defaults=True) for code in codes], None
+
+    def name_of(self, code: np.ndarray, skip_defaults: bool = False) -> str:
+        """'7' for a class; 'digit=7, colour=red' for factors (`skip_defaults`: only the values that are on)."""
+        if self.is_classes:
+            return self.class_names[int(code[0])]
+        parts = [
+            f.name if f.binary else f"{f.name}={f.values[c]}"
+            for f, c in zip(self.factors, code)
+            if c or not (skip_defaults or f.binary)
+        ]
+        return ", ".join(parts) or "none"
+
     def to_json(self) -> dict[str, Any]:
         factors = [{"name": f.name, "values": list(f.values), "binary": f.binary} for f in self.factors]
         return {"kind": self.kind, "factors": factors}

@@ -110,6 +110,7 @@ class TrainConfig:
     seed: int = 0
     ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off
     checkpoint_every: int | None = None  # steps; the last checkpoint is always kept
+    checkpoint_minutes: float | None = 5.0  # also save checkpoints/last.pt (and generator/) this often
     eval_every: int | None = None  # steps between quick evaluations (accuracy, FID, intra-FID)
     eval_per_class: int = 200  # generated images per class in those evaluations
     best_metric: str = "fid"  # fid | intra_fid | cond_acc: picks checkpoints/best.pt
@@ -145,6 +146,7 @@ class TrainConfig:
             threads=self.threads,
             n_critic=self.n_critic,
             keep_checkpoints=self.keep_checkpoints,
+            checkpoint_minutes=self.checkpoint_minutes,
         )
         if self.max_rollbacks < 0:
             raise CondganError(f"train.max_rollbacks must be >= 0, got {self.max_rollbacks}")
@@ -264,6 +266,7 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
         raise CondganError(f"config file {path} is not valid YAML: {err}".splitlines()[0]) from None
     if not isinstance(values, dict):
         raise CondganError(f"config file {path} must hold a mapping of sections")
+    values.pop("condgan", None)  # a run's config.yaml: the version, commit and resolved values it records
     return values
 
 

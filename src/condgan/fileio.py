@@ -97,3 +97,36 @@ def clean_stale(folder: Path) -> list[Path]:
         shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
         removed.append(tmp)
     return removed
+
+
+class RunLock:
+    """An OS lock on a run folder (`.lock`, holding the writer's PID): a second writer is refused;
+    the kernel releases it when the process dies, however it dies."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path, self.fd = folder / ".lock", None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        if self.fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise CondganError(
+                f"{self.path.parent} is being written by another condgan process (PID {pid}): "
+                "wait for it to end, or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the lock
+            self.fd = None

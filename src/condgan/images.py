@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 if TYPE_CHECKING:  # torch is imported where it is used: the ONNX server runs without it
     import torch
@@ -41,7 +41,10 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return to_hwc(quantize(x))
 
 
-def make_grid(images: np.ndarray, ncol: int, pad: int = 2) -> np.ndarray:
+PAD = 2  # pixels between the images of a grid
+
+
+def make_grid(images: np.ndarray, ncol: int, pad: int = PAD) -> np.ndarray:
     """(N, H, W[, C]) uint8 -> one (rows*H', ncol*W'[, C]) image, row-major, `pad` px gaps."""
     n, h, w = images.shape[:3]
     rows = -(-n // ncol)
@@ -61,63 +64,54 @@ def save_png(array: np.ndarray, path: Path | str, scale: int = 1) -> None:
     img.save(path)
 
 
-_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+def label_grid(
+    grid: np.ndarray, cell: int, pad: int, rows: Sequence[str] | None = None, columns: Sequence[str] | None = None
+) -> np.ndarray:
+    """A `make_grid` picture with row names in a left margin and column names above (white on
+    black, as the grid's own background): what a row or column means, without reading a caption.
+
+    cell: the image size in the grid (its pixels before any PNG scale); pad: the gap."""
+    font = ImageFont.load_default()
+    left = 6 + max((int(font.getlength(str(r))) for r in rows), default=0) if rows else 0
+    top = 14 if columns else 0
+    colour = grid.ndim == 3
+    canvas = Image.new("RGB" if colour else "L", (grid.shape[1] + left, grid.shape[0] + top), 0)
+    canvas.paste(Image.fromarray(grid), (left, top))
+    draw = ImageDraw.Draw(canvas)
+    white = (255, 255, 255) if colour else 255
+    for i, name in enumerate(rows or ()):
+        draw.text((2, top + pad + i * (cell + pad) + cell // 2 - 5), str(name), fill=white, font=font)
+    for j, name in enumerate(columns or ()):
+        text = str(name)
+        x = left + pad + j * (cell + pad) + (cell - int(font.getlength(text))) // 2
+        draw.text((max(left, x), 1), text, fill=white, font=font)
+    return np.asarray(canvas)
 
 
-def plot_lines(
-    series: dict[str, Sequence[tuple[float, float]]], path: Path | str, title: str = "", size=(720, 400)
-) -> None:
-    """A small line chart of named (x, y) series, drawn with Pillow."""
-    width, height = size
-    left, right, top, bottom = 60, 20, 30, 40
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    points = [p for s in series.values() for p in s]
-    if points:
-        xs, ys = zip(*points)
-        x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-        y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
+def heatmap(matrix: torch.Tensor, labels: Sequence[str], path: Path | str) -> None:
+    """A confusion-matrix picture (matplotlib): rows normalised, darker = more, counts in the cells,
+    the full class names on both axes (rotated on the x axis)."""
+    import matplotlib
 
-        def to_px(x: float, y: float) -> tuple[float, float]:
-            px = left + (x - x0) / (x1 - x0) * (width - left - right)
-            return px, height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-        draw.rectangle([left, top, width - right, height - bottom], outline=(160, 160, 160))
-        for frac in (0, 0.5, 1):
-            y = y0 + frac * (y1 - y0)
-            draw.text((4, to_px(x0, y)[1] - 6), f"{y:.3g}", fill="black")
-        draw.text((left, height - bottom + 6), f"{x0:.0f}", fill="black")
-        draw.text((width - right - 50, height - bottom + 6), f"{x1:.0f}", fill="black")
-        for i, (name, s) in enumerate(series.items()):
-            colour = _COLOURS[i % len(_COLOURS)]
-            if name == "alarms":  # events: a vertical tick each
-                for x, _ in s:
-                    px = to_px(x, y0)[0]
-                    draw.line([(px, top), (px, height - bottom)], fill=(214, 39, 40), width=1)
-            elif len(s) > 1:
-                draw.line([to_px(x, y) for x, y in s], fill=colour, width=2)
-            draw.text((left + 10 + 110 * i, 8), name, fill=colour)
-    draw.text((width // 2 - 3 * len(title), height - 18), title, fill="black")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-
-
-def heatmap(matrix: torch.Tensor, labels: Sequence[str], path: Path | str, cell: int = 40) -> None:
-    """A confusion-matrix picture: rows normalised, darker = more, counts written in the cells."""
+    counts = np.asarray(matrix, dtype=float)
+    rows = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     n = len(labels)
-    rows = matrix.float() / matrix.sum(1, keepdim=True).clamp(min=1)
-    margin = 70
-    img = Image.new("RGB", (margin + n * cell + 10, margin + n * cell + 10), "white")
-    draw = ImageDraw.Draw(img)
-    for i in range(n):
-        draw.text((4, margin + i * cell + cell // 3), str(labels[i])[:9], fill="black")
-        draw.text((margin + i * cell + 4, margin - 18), str(labels[i])[:5], fill="black")
-        for j in range(n):
-            shade = int(255 * (1 - rows[i, j].item()))
-            box = [margin + j * cell, margin + i * cell, margin + (j + 1) * cell - 1, margin + (i + 1) * cell - 1]
-            draw.rectangle(box, fill=(shade, shade, 255))
-            ink = "black" if shade > 120 else "white"
-            draw.text((box[0] + 4, box[1] + cell // 3), str(int(matrix[i, j])), fill=ink)
-    draw.text((margin, 6), "rows: requested class, columns: predicted class", fill="black")
+    size = max(4.0, 0.55 * n + 2.0)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(n), [str(x) for x in labels], rotation=45, ha="right", rotation_mode="anchor", fontsize=8)
+    ax.set_yticks(range(n), [str(x) for x in labels], fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("requested class")
+    if n <= 20:
+        for i in range(n):
+            for j in range(n):
+                colour = "white" if rows[i, j] > 0.5 else "black"
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=colour)
+    fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

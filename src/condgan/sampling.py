@@ -77,6 +77,21 @@ def grid(G: nn.Module, spec: ConditionSpec, z: torch.Tensor) -> tuple[torch.Tens
     return generate(G, z_all, conditions_of(spec, codes)), ncol
 
 
+def grid_picture(G: nn.Module, spec: ConditionSpec, z: torch.Tensor, labels: bool = True) -> np.ndarray:
+    """`grid` as one uint8 picture, its rows (and columns) named by the condition (`labels`)."""
+    images, ncol = grid(G, spec, z)
+    rows, columns = spec.grid_labels() if labels else (None, None)
+    return picture(images, ncol, rows, columns)
+
+
+def picture(images: torch.Tensor, ncol: int, rows=None, columns=None) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> a uint8 grid of `ncol` columns, with row / column names when given."""
+    from condgan.images import PAD, label_grid, make_grid, to_uint8
+
+    array = make_grid(to_uint8(images), min(ncol, len(images)))
+    return label_grid(array, images.shape[-1], PAD, rows, columns) if rows or columns else array
+
+
 def per_condition(spec: ConditionSpec, count: int) -> tuple[np.ndarray, torch.Tensor | None]:
     """`count` of every condition (`spec.every_condition`), grouped: (codes (M * count, F), G's conditions)."""
     codes = spec.every_condition().repeat(count, axis=0)

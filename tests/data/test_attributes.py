@@ -146,3 +146,14 @@ def test_coloured_mnist_run_evaluates_seen_and_held_out(tmp_path):
     assert {"seen_digit_acc", "seen_colour_acc", "held_out_digit_acc", "held_out_colour_acc"} <= set(summary)
     assert len(summary["holdout"]) == 10
     assert len(json.loads((out / "eval.json").read_text())["combos"]) == 50
+    assert f"wrote {out / 'eval.json'}" in result.stdout  # eval says where its report went
+    table = condgan("compare", out)  # the factor run's own figures, no crash on a missing n_fake
+    assert table.returncode == 0, table.stderr
+    assert "seen_digit_acc" in table.stdout and "held_out_colour_acc" in table.stdout
+    grid = condgan("sample", out, "--out", tmp_path / "grid.png")  # digits down, colours across, named
+    assert grid.returncode == 0 and "factors digit, colour" in grid.stdout
+    npz = condgan("sample", out, "--per-class", "2", "--out", tmp_path / "s.npz")
+    assert npz.returncode == 0, npz.stderr
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["images"].shape == (100, 28, 28, 3) and f["conditions"].shape == (100, 15)
+        assert f["labels"].tolist()[:4] == [0, 0, 0, 0] and f["labels"].tolist()[-1] == 9

@@ -178,6 +178,10 @@ def test_a_folder_dataset_trains_and_evaluates(tmp_path):
         "--no-progress",
     )
     assert result.returncode == 0, result.stderr
+    hint = result.stdout.strip().splitlines()[-1]  # "sample with: condgan sample RUN --label square ..."
+    assert "--label square" in hint
+    sampled = condgan(*hint.split("condgan ", 2)[-1].replace("samples.png", str(tmp_path / "h.png")).split())
+    assert sampled.returncode == 0, sampled.stderr  # the printed command works for this run
     meta = json.loads((out / "generator" / "config.json").read_text())
     assert meta["class_names"] == ["circle", "square"] and meta["kwargs"]["img_size"] == 16
     assert meta["kwargs"]["img_channels"] == 3

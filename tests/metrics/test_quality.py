@@ -104,6 +104,7 @@ def test_eval_and_compare_on_the_command_line(classifier, tmp_path):
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     assert metrics["cond_acc"] >= 0.98 and metrics["n_fake"] == 1000 and "confusion" not in metrics
     assert (tmp_path / "real.eval.md").is_file() and (tmp_path / "real.eval" / "confusion.png").is_file()
+    assert f"wrote {tmp_path / 'real.eval.md'}" in result.stdout  # the report's paths, before the JSON line
     table = condgan("compare", tmp_path / "real.npz")
     assert table.returncode == 0 and f"| {tmp_path / 'real.npz'} | 1000 | {metrics['cond_acc']:.4f} |" in table.stdout
     assert_user_error(condgan("compare", tmp_path / "other.npz"), "no evaluation for")

@@ -16,7 +16,7 @@ from pathlib import Path
 from condgan.conditions import ConditionSpec
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
-from condgan.metrics.report import evaluate, run_data, summary
+from condgan.metrics.report import evaluate, report_files, report_prefix, run_data, summary
 from condgan.models.storage import load_generator
 from condgan.registry import Registry
 
@@ -32,10 +32,10 @@ class EvalRequest:
     inception_weights: str | None
 
 
-Evaluator = Callable[[EvalRequest], dict]
+Evaluator = Callable[[EvalRequest], tuple[dict, list[Path]]]  # -> (headline figures, files written)
 
 
-def evaluate_classes(req: EvalRequest) -> dict:
+def evaluate_classes(req: EvalRequest) -> tuple[dict, list[Path]]:
     result = evaluate(
         req.source,
         dataset=req.dataset,
@@ -45,10 +45,10 @@ def evaluate_classes(req: EvalRequest) -> dict:
         full=req.full,
         inception_weights=req.inception_weights,
     )
-    return summary(result)
+    return summary(result), report_files(report_prefix(req.source))
 
 
-def evaluate_coloured_mnist(req: EvalRequest) -> dict:
+def evaluate_coloured_mnist(req: EvalRequest) -> tuple[dict, list[Path]]:
     from condgan.metrics.factors import coloured_mnist_report
 
     data = run_data(req.source)
@@ -56,7 +56,7 @@ def evaluate_coloured_mnist(req: EvalRequest) -> dict:
     per_combo = max(1, req.per_class // 5)  # --per-class 1000 -> 200 per digit x colour combination
     result = coloured_mnist_report(G, data.get("holdout"), per_combo, req.seed, req.data_dir or data.get("data_dir"))
     atomic_write_text(req.source / "eval.json", json.dumps(result, indent=2))
-    return {k: v for k, v in result.items() if k != "combos"}
+    return {k: v for k, v in result.items() if k != "combos"}, [req.source / "eval.json"]
 
 
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")

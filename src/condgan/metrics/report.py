@@ -114,6 +114,7 @@ def evaluate(
         raise CondganError(
             f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} {tuple(real.images.shape[1:])}"
         )
+    _warn_small(len(real.labels), len(labels), len(real.class_names))
     classifier = get_classifier(dataset, data_dir, **options)
     result = {"source": str(source), "dataset": dataset, "real": "test split", "k": K_NEIGHBOURS}
     result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
@@ -125,6 +126,24 @@ def evaluate(
     return result
 
 
+MIN_REAL, MIN_PER_CLASS = 1000, 100  # below these FID, intra-FID and coverage mean little (docs/evaluation.md)
+
+
+def _warn_small(n_real: int, n_fake: int, num_classes: int) -> None:
+    if n_real < MIN_REAL:
+        print(
+            f"condgan: warning: only {n_real} real test images: FID and the manifold metrics are unreliable "
+            f"below {MIN_REAL:,}",
+            file=sys.stderr,
+        )
+    if n_fake < MIN_PER_CLASS * max(num_classes, 1):
+        print(
+            f"condgan: warning: only {n_fake} generated images ({n_fake // max(num_classes, 1)} per class): "
+            f"intra-FID needs >= {MIN_PER_CLASS} per class to mean much",
+            file=sys.stderr,
+        )
+
+
 def summary(result: dict) -> dict:
     """The headline numbers (no per-class lists, no confusion matrix)."""
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items() if not isinstance(v, list)}
@@ -133,6 +152,11 @@ def summary(result: dict) -> dict:
 def report_prefix(source: Path) -> Path:
     """Where the report of a source goes: RUN_DIR/eval[.json|.md|/] or samples.eval[.json|.md|/]."""
     return source / "eval" if source.is_dir() else source.with_suffix(".eval")
+
+
+def report_files(prefix: Path) -> list[Path]:
+    """What `write_report` writes for a prefix."""
+    return [_beside(prefix, ".json"), _beside(prefix, ".md"), prefix / "confusion.png", prefix / "classes.png"]
 
 
 def _beside(prefix: Path, suffix: str) -> Path:
@@ -175,15 +199,25 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
 COMPARE_COLUMNS = ("cond_acc", "fid", "intra_fid", "kid", "precision", "recall", "density", "coverage", "cas")
 
 
+SKIP_COLUMNS = {"n_fake", "n_real", "k", "kid_std", "per_combo"}  # shown elsewhere, or not a quality figure
+
+
 def compare_table(sources: list[str | Path]) -> str:
-    """A Markdown table of the saved evaluations of several runs / samples files, side by side."""
-    rows = []
+    """A Markdown table of the saved evaluations of several runs / samples files, side by side:
+    the class report's columns, then any other figure an evaluator wrote (e.g. per-factor accuracy)."""
+    results = []
     for source in map(Path, sources):
         path = _beside(report_prefix(source), ".json")
         if not path.is_file():
             raise CondganError(f"no evaluation for {source}: run `condgan eval {source}` first")
-        result = json.loads(path.read_text())
-        cells = [f"{result[c]:.4f}" if isinstance(result.get(c), float) else "—" for c in COMPARE_COLUMNS]
-        rows.append(f"| {source} | {result['n_fake']} | " + " | ".join(cells) + " |")
-    header = "| source | n | " + " | ".join(COMPARE_COLUMNS) + " |"
-    return "\n".join([header, "|" + " --- |" * (len(COMPARE_COLUMNS) + 2), *rows])
+        results.append((source, json.loads(path.read_text())))
+    figures = [k for _, r in results for k, v in r.items() if isinstance(v, float) and k not in SKIP_COLUMNS]
+    columns = [c for c in COMPARE_COLUMNS if c in figures] + [
+        c for c in dict.fromkeys(figures) if c not in COMPARE_COLUMNS
+    ]
+    rows = []
+    for source, result in results:
+        cells = [f"{result[c]:.4f}" if isinstance(result.get(c), float) else "—" for c in columns]
+        rows.append(f"| {source} | {result.get('n_fake', '—')} | " + " | ".join(cells) + " |")
+    header = "| source | n | " + " | ".join(columns) + " |"
+    return "\n".join([header, "|" + " --- |" * (len(columns) + 2), *rows])

@@ -11,6 +11,8 @@ checkpoint on disk untouched. The health watch's alarms go through here too.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from collections import deque
 from typing import Any
 
@@ -25,6 +27,32 @@ WATCHED = ("collapse", "d_wins", "vanishing", "ignores_label")  # what train.on_
 
 class TrainingStopped(CondganError):
     """Training was stopped by its guard or watch (not a user error: exit 3)."""
+
+
+class Interrupted(CondganError):
+    """Ctrl-C or SIGTERM: the run saved a checkpoint and stopped (exit 130)."""
+
+
+class StopSignals:
+    """While active, SIGINT and SIGTERM only set `signal` (the loop then saves and stops) instead of
+    killing the run mid-step; the previous handlers come back on exit. The main thread only."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:
+        self.signal = signum
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def clone_state(state: Any) -> Any:

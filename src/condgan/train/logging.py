@@ -11,7 +11,6 @@ import torch
 
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
-from condgan.images import plot_lines
 
 
 class MetricsLog:
@@ -77,17 +76,7 @@ def read_metrics(path: Path) -> list[dict]:
 
 
 def plot_losses(metrics_path: Path, run_dir: Path) -> None:
-    """losses.png, and with evaluations during training eval_fid.png and eval_accuracy.png."""
-    rows = read_metrics(metrics_path) if metrics_path.is_file() else []
+    """losses.png, health.png and (with evaluations during training) eval_fid.png / eval_accuracy.png."""
+    from condgan.train.plots import plot_run
 
-    def series(*keys: str) -> dict[str, list[tuple[float, float]]]:
-        return {k: [(r["step"], r[k]) for r in rows if k in r] for k in keys}
-
-    plot_lines(series("d_loss", "g_loss", "D(x)", "D(G(z))"), run_dir / "losses.png", title="step")
-    if any("diversity_ratio" in r or "alarm" in r for r in rows):
-        alarms = [(r["step"], 0.0) for r in rows if "alarm" in r]
-        health = series("diversity_ratio", "label_ratio") | {"alarms": alarms}
-        plot_lines(health, run_dir / "health.png", title="step (G's diversity and label effect / real data's)")
-    if any("eval/fid" in r for r in rows):
-        plot_lines(series("eval/fid", "eval/intra_fid"), run_dir / "eval_fid.png", title="step")
-        plot_lines(series("eval/cond_acc"), run_dir / "eval_accuracy.png", title="step")
+    plot_run(read_metrics(metrics_path) if metrics_path.is_file() else [], run_dir)

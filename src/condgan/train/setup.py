@@ -17,6 +17,7 @@ from condgan.models import MODELS, build_models
 # Hardware and precision may change too: they change speed, not the algorithm.
 RESUMABLE_KEYS = {
     "watch",
+    "checkpoint_minutes",
     "on_diverge",
     "max_rollbacks",
     "rollback_lr_factor",
@@ -116,3 +117,33 @@ def check_same_run(given: Config, run: Config, path: Path) -> None:
     """`--resume --config X`: X (with the flags) must describe the run being resumed, except for
     the keys a resumption may change; the first difference is refused, naming the key."""
     check_resumable(run.to_dict(), given.to_dict(), path, what="--config")
+
+
+def run_metadata(trainer) -> dict[str, Any]:
+    """What config.yaml records beside the config: the condgan version, the git commit of the
+    code when it runs from a checkout, and what the config's defaults resolved to."""
+    import subprocess
+
+    from condgan import __version__
+
+    commit = None
+    try:
+        source = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        commit = (out.stdout.strip() or None) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    r, m = trainer.recipe, trainer.config.model
+    resolved = {
+        "regularisers": dict(r.regularisers),
+        "n_critic": r.n_critic,
+        "d_norm": r.d_norm,
+        "width": m.width or MODELS.get(m.name).default_width,
+        "condition": trainer.spec.describe(),
+        "total_steps": trainer.total_steps,
+        "steps_per_epoch": trainer.steps_per_epoch,
+        "device": str(trainer.device),
+        "bf16": trainer.bf16,
+        "channels_last": trainer.channels_last,
+    }
+    return {"version": __version__, "commit": commit, "resolved": resolved}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,12 @@ from condgan.config import BEST_METRICS, Config
 from condgan.data import load_dataset
 from condgan.data.batches import ShuffledBatches, StreamingBatches, to_signed_unit
 from condgan.errors import CondganError
-from condgan.fileio import atomic_write, clean_stale, recover_dir
-from condgan.images import make_grid, save_png, to_uint8
+from condgan.fileio import RunLock, atomic_write, clean_stale, recover_dir
+from condgan.images import save_png
 from condgan.losses import GANLoss
 from condgan.models.storage import save_generator
 from condgan.optim import OPTIMIZERS
-from condgan.sampling import grid, noise
+from condgan.sampling import grid_picture, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.distributed import (
     DistInfo,
@@ -32,7 +34,7 @@ from condgan.train.distributed import (
 )
 from condgan.train.ema import make_ema, update_ema_
 from condgan.train.evaluation import PeriodicEval
-from condgan.train.guard import Guard, TrainingStopped, health_tensors, non_finite
+from condgan.train.guard import Guard, Interrupted, StopSignals, TrainingStopped, health_tensors, non_finite
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
 from condgan.train.health import HealthWatch, Probe
 from condgan.train.logging import MetricsLog, plot_losses
@@ -42,6 +44,7 @@ from condgan.train.setup import (
     check_resumable,
     prune_checkpoints,
     refuse_existing_run,
+    run_metadata,
 )
 from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
 
@@ -94,8 +97,9 @@ class Trainer:
         check_config_against_data(self.config, self.data, self.dist.world_size)
         self.spec = self.data.spec
         self.device = resolve_device(t.device, self.dist.local_rank)
+        self.bf16 = use_bf16(t.precision, self.device)
         self.runtime = (
-            autocast_factory(self.device, use_bf16(t.precision, self.device)),
+            autocast_factory(self.device, self.bf16),
             partial(average_gradients_, info=self.dist),
         )
         self.evaluator = None
@@ -119,6 +123,7 @@ class Trainer:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
         conv = any(p.dim() == 4 for p in D.parameters())
         fmt = torch.channels_last if conv and t.channels_last is not False else torch.contiguous_format
+        self.channels_last = fmt == torch.channels_last
         self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
         streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
         batches = StreamingBatches if streamed else ShuffledBatches
@@ -144,6 +149,7 @@ class Trainer:
                 self.spec, self.data.images, self.data.labels, self._to_pixels, self.config.model.z_dim, seed=t.seed + 3
             )
         self.guard = Guard(self, self.watch, self._print)
+        self.lock = RunLock(self.run_dir)
         self.say = self._print
 
     def _to_pixels(self, images: torch.Tensor) -> torch.Tensor:
@@ -165,23 +171,31 @@ class Trainer:
         return self.run_dir / "checkpoints" / "last.pt"
 
     def _prepare_run_dir(self, resume: bool) -> None:
-        if self.dist.is_main:  # temporaries of killed writes; a generator/ a kill left half-replaced
-            for folder in (self.run_dir, self.run_dir / "checkpoints"):
-                clean_stale(folder)
-            recover_dir(self.run_dir / "generator")
+        """Read what resuming needs, refuse what must not be replaced; the writes wait for `fit`
+        (and its lock on the folder)."""
+        self.resumed = resume
         if resume:
+            recover_dir(self.run_dir / "generator")
             state = load_checkpoint(self.checkpoint_path)
             check_resumable(state["config"], self.config.to_dict(), self.checkpoint_path)
             self.load_state_dict(state)
             self.guard.load(state.get("guard", {}))
-            if self.dist.is_main:
-                self.log.truncate_after(self.step)
         else:
             refuse_existing_run(self.run_dir)
-        if not self.dist.is_main:
-            return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def _open_run_dir(self) -> None:
+        """Lock the folder (a second writer is refused, naming this PID), clean up after a killed
+        run, cut the log back to the checkpoint, and write config.yaml with what it resolved to."""
+        self.lock.acquire()
+        for folder in (self.run_dir, self.run_dir / "checkpoints"):
+            clean_stale(folder)  # temporaries of killed writes
+        recover_dir(self.run_dir / "generator")
+        if self.resumed:
+            self.log.truncate_after(self.step)
+        meta = {"condgan": run_metadata(self)}
+        text = yaml.safe_dump(meta | self.config.to_dict(), sort_keys=False)
         atomic_write(self.run_dir / "config.yaml", lambda tmp: Path(tmp).write_text(text))
 
     def state_dict(self) -> dict[str, Any]:
@@ -279,9 +293,14 @@ class Trainer:
         )
         self.say = bar.write if self.progress else self._print
         main = self.dist.is_main  # only rank 0 writes; the others just train
+        if main:
+            self._open_run_dir()
         self.guard.remember()  # the state training starts from is the first good one
-        with bar:
+        self._saved_at = time.monotonic()
+        with bar, StopSignals() as stop:
             while self.step < self.total_steps:
+                if stop.signal:
+                    self._interrupted(stop.signal)
                 self.train_step()
                 if faults.after_step(self.step):
                     with torch.no_grad():
@@ -294,15 +313,38 @@ class Trainer:
                 if main and t.eval_every and step % t.eval_every == 0:
                     self.evaluate()
                 periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
-                if main and (periodic or step % self.steps_per_epoch == 0):
-                    if not self.save_checkpoint(periodic=periodic):
+                epoch_end = step % self.steps_per_epoch == 0
+                timed = bool(t.checkpoint_minutes) and time.monotonic() - self._saved_at > 60 * t.checkpoint_minutes
+                if main and (periodic or epoch_end or timed):
+                    if not self._save(periodic=periodic):
                         self.guard.diverged(step, ["weights"])
                         continue
-                    self.save_grid()
+                    if epoch_end:
+                        self.save_grid()
         if main:
             self.finish()
+            self.lock.release()
         barrier(self.dist)  # nobody leaves before rank 0 has written the final files
         return self.run_dir
+
+    def _save(self, periodic: bool = False) -> bool:
+        """A checkpoint and a current generator/ (so a running or stopped run can be sampled)."""
+        if not self.save_checkpoint(periodic=periodic):
+            return False
+        save_generator(self.G_sample, self.run_dir / "generator", self.spec, self.config.model.name)
+        self._saved_at = time.monotonic()
+        return True
+
+    def _interrupted(self, signum: int) -> None:
+        """Ctrl-C / SIGTERM: a clean checkpoint of this step, then stop, saying how to go on."""
+        saved = self.dist.is_main and self._save()
+        if self.dist.is_main:
+            self.lock.release()
+        where = f"saved {self.checkpoint_path}" if saved else "nothing saved (weights not finite)"
+        raise Interrupted(
+            f"interrupted by {signal.Signals(signum).name} at step {self.step:,}: {where}; continue "
+            f"with: condgan train --resume --out {self.run_dir}"
+        )
 
     def _print(self, text: str) -> None:
         if self.dist.is_main:
@@ -351,20 +393,18 @@ class Trainer:
 
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        images, ncol = grid(self.G_sample, self.spec, self.fixed_z)
-        save_png(make_grid(to_uint8(images), ncol), path, scale=2)
+        save_png(grid_picture(self.G_sample, self.spec, self.fixed_z), path, scale=2)
         plot_losses(self.log.path, self.run_dir)
         return path
 
     def finish(self) -> None:
         """Final checkpoint, grid, loss plot, the standalone generator/ and the watch's summary."""
-        if not self.save_checkpoint():
+        if not self._save():
             raise TrainingStopped(
                 f"G's or D's weights are not finite at the end (step {self.step:,}); "
                 f"the last good checkpoint is {self.checkpoint_path}"
             )
         self.save_grid()
-        save_generator(self.G_sample, self.run_dir / "generator", self.spec, self.config.model.name)
         alarms = self.watch.alarms
         if alarms:
             kinds = ", ".join(sorted({a.kind for a in alarms}))
