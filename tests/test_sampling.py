@@ -87,3 +87,6 @@ def test_label_by_index_or_name():
         resolve_label("shoe", names)
     with pytest.raises(CondganError, match=r"unconditional"):
         resolve_label("1", [])
+    for crafted in ("²", "③", "٣", "1e3", " "):  # digits to str.isdigit, not to int(): one clear error each
+        with pytest.raises(CondganError, match=r"unknown label"):
+            resolve_label(crafted, names)

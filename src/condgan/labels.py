@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from condgan.errors import CondganError
 
 __all__ = ["resolve_label"]
@@ -15,7 +17,7 @@ def resolve_label(label: str | int, class_names: list[str] | tuple[str, ...]) ->
     text = str(label).strip()
     if text in names:
         return names.index(text)
-    if text.lstrip("-").isdigit():
+    if re.fullmatch(r"-?[0-9]+", text):  # ASCII digits only: "²".isdigit() is True, and int("²") fails
         index = int(text)
         if 0 <= index < len(names):
             return index

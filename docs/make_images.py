@@ -1,0 +1,54 @@
+"""Regenerate the pictures the README and docs show, from real runs, so they stay true.
+
+    python docs/make_images.py --runs benchmarks/../runs/results    # reuse finished preset runs
+    python docs/make_images.py                                      # train what is missing first
+
+Each picture is made by the same command a user types (`condgan sample RUN --n 8 --out ...`
+after `condgan train --config PRESET`); the seed recipe's health.png comes from
+`condgan train --config mnist-cgan-mlp-seed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+SAMPLED = {"mnist-cdcgan": "mnist-cdcgan.png", "mnist-cgan-mlp": "mnist-cgan-mlp.png"}  # preset -> picture
+
+
+def condgan(*args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "condgan", *map(str, args)], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"condgan {' '.join(map(str, args))} failed:\n{result.stderr[-2000:]}")
+
+
+def run_of(preset: str, runs: Path) -> Path:
+    """The finished run of `preset` under `runs` (the results script's layout), trained when missing."""
+    for candidate in (runs / f"{preset}@mnist", runs / preset):
+        if (candidate / "generator" / "config.json").is_file():
+            return candidate
+    out = runs / preset
+    condgan("train", "--config", preset, "--out", out, "--no-progress")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "results", help="where the preset runs are")
+    args = parser.parse_args()
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    for preset, name in SAMPLED.items():
+        condgan("sample", run_of(preset, args.runs), "--n", "8", "--seed", "0", "--out", IMAGES / name)
+        print(f"wrote {IMAGES / name}")
+    seed = run_of("mnist-cgan-mlp-seed", args.runs)
+    shutil.copyfile(seed / "health.png", IMAGES / "health-seed.png")
+    print(f"wrote {IMAGES / 'health-seed.png'}")
+
+
+if __name__ == "__main__":
+    main()
