@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from condgan.errors import CondganError
+from condgan.train.distributed import broadcast_from_main
 from condgan.train.health import Alarm, HealthWatch
 
 WATCHED = ("collapse", "d_wins", "vanishing", "ignores_label")  # what train.on_collapse acts on
@@ -90,6 +91,31 @@ class Guard:
         self.snapshots: deque[dict] = deque(maxlen=watch.window + 1)  # the oldest: before a window of alarms
         self.rollbacks, self.lr_scale = 0, 1.0
 
+    def after_log(self, bar) -> bool:
+        """The log interval's row, the guard and the watch (every rank decides alike: rank 0's
+        verdict is broadcast); True when the run was rolled back."""
+        tr = self.trainer
+        step, main = tr.step, tr.dist.is_main
+        tensors = health_tensors(tr.G, tr.D)
+        row = tr.log.flush(step, tensors, write=False, epoch=round(step / tr.steps_per_epoch, 3))
+        bad = non_finite(row) if main else []
+        alarms = []
+        if main and not bad and self.t.watch:
+            probe = tr.probe(tr.G) if tr.probe else None  # the live G: an EMA lags behind
+            row |= probe or {}
+            alarms = self.watch.observe(step, row, probe)
+        bad, alarms = broadcast_from_main((bad, alarms), tr.dist)
+        if bad:
+            self.diverged(step, bad)
+            return True
+        if main:
+            tr.log.write(row)
+            bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))") if k in row})
+        if self.alarms(alarms):
+            return True
+        self.remember()
+        return False
+
     def remember(self) -> None:
         self.snapshots.append(clone_state(self.trainer.state_dict()))
 
@@ -126,7 +152,9 @@ class Guard:
         for opt, base in ((trainer.opt_G, self.t.lr_g), (trainer.opt_D, self.t.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = base * self.lr_scale
-        trainer.log.truncate_after(trainer.step, keep_events=True)
+        main = trainer.dist.is_main  # every rank rolls back alike; rank 0 alone writes
+        if main:
+            trainer.log.truncate_after(trainer.step, keep_events=True)
         self.snapshots = deque([s for s in self.snapshots if s["step"] <= trainer.step], maxlen=self.snapshots.maxlen)
         row = {
             "step": from_step,
@@ -135,14 +163,16 @@ class Guard:
             "cause": alarm.kind,
             "lr_scale": self.lr_scale,
         }
-        trainer.log.write(row)
+        if main:
+            trainer.log.write(row)
         self.say(
             f"rolled back from step {from_step:,} to {trainer.step:,} ({alarm.kind}); learning rates "
             f"x{self.lr_scale:g} (rollback {self.rollbacks} of at most {self.t.max_rollbacks})"
         )
 
     def _report(self, alarm: Alarm) -> None:
-        self.trainer.log.write(alarm.row())
+        if self.trainer.dist.is_main:
+            self.trainer.log.write(alarm.row())
         self.say(f"alarm at step {alarm.step:,}: {alarm.message}")
 
     def state(self) -> dict:

@@ -28,7 +28,6 @@ from condgan.train.distributed import (
     DistInfo,
     average_gradients_,
     barrier,
-    broadcast_from_main,
     convert_sync_batchnorm_,
     init_from_env,
 )
@@ -282,7 +281,6 @@ class Trainer:
 
     def fit(self) -> Path:
         """Train until `total_steps`; returns the run directory."""
-        t = self.config.train
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
@@ -297,35 +295,41 @@ class Trainer:
             self._open_run_dir()
         self.guard.remember()  # the state training starts from is the first good one
         self._saved_at = time.monotonic()
-        with bar, StopSignals() as stop:
-            while self.step < self.total_steps:
-                if stop.signal:
-                    self._interrupted(stop.signal)
-                self.train_step()
-                if faults.after_step(self.step):
-                    with torch.no_grad():
-                        next(self.G.parameters()).fill_(float("nan"))
-                step = self.step
-                if (step % t.log_every == 0 or step == self.total_steps) and self._after_log(bar):
-                    bar.n = self.step  # rolled back
-                    continue
-                bar.update()
-                if main and t.eval_every and step % t.eval_every == 0:
-                    self.evaluate()
-                periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
-                epoch_end = step % self.steps_per_epoch == 0
-                timed = bool(t.checkpoint_minutes) and time.monotonic() - self._saved_at > 60 * t.checkpoint_minutes
-                if main and (periodic or epoch_end or timed):
-                    if not self._save(periodic=periodic):
-                        self.guard.diverged(step, ["weights"])
-                        continue
-                    if epoch_end:
-                        self.save_grid()
-        if main:
-            self.finish()
-            self.lock.release()
+        try:
+            with bar, StopSignals() as stop:
+                self._loop(bar, stop)
+            if main:
+                self.finish()
+        finally:
+            self.lock.release()  # also when stopped by the guard, a signal or an error
         barrier(self.dist)  # nobody leaves before rank 0 has written the final files
         return self.run_dir
+
+    def _loop(self, bar, stop: StopSignals) -> None:
+        t, main = self.config.train, self.dist.is_main
+        while self.step < self.total_steps:
+            if stop.signal:
+                self._interrupted(stop.signal)
+            self.train_step()
+            if faults.after_step(self.step):
+                with torch.no_grad():
+                    next(self.G.parameters()).fill_(float("nan"))
+            step = self.step
+            if (step % t.log_every == 0 or step == self.total_steps) and self.guard.after_log(bar):
+                bar.n = self.step  # rolled back
+                continue
+            bar.update()
+            if main and t.eval_every and step % t.eval_every == 0:
+                self.evaluate()
+            periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
+            epoch_end = step % self.steps_per_epoch == 0
+            timed = bool(t.checkpoint_minutes) and time.monotonic() - self._saved_at > 60 * t.checkpoint_minutes
+            if main and (periodic or epoch_end or timed):
+                if not self._save(periodic=periodic):
+                    self.guard.diverged(step, ["weights"])
+                    continue
+                if epoch_end:
+                    self.save_grid()
 
     def _save(self, periodic: bool = False) -> bool:
         """A checkpoint and a current generator/ (so a running or stopped run can be sampled)."""
@@ -338,8 +342,6 @@ class Trainer:
     def _interrupted(self, signum: int) -> None:
         """Ctrl-C / SIGTERM: a clean checkpoint of this step, then stop, saying how to go on."""
         saved = self.dist.is_main and self._save()
-        if self.dist.is_main:
-            self.lock.release()
         where = f"saved {self.checkpoint_path}" if saved else "nothing saved (weights not finite)"
         raise Interrupted(
             f"interrupted by {signal.Signals(signum).name} at step {self.step:,}: {where}; continue "
@@ -349,30 +351,6 @@ class Trainer:
     def _print(self, text: str) -> None:
         if self.dist.is_main:
             print(f"condgan: {text}", flush=True)
-
-    def _after_log(self, bar) -> bool:
-        """The log interval's row, the guard and the watch (every rank decides alike: rank 0's
-        verdict is broadcast); True when the run was rolled back."""
-        step, main = self.step, self.dist.is_main
-        tensors = health_tensors(self.G, self.D)
-        row = self.log.flush(step, tensors, write=False, epoch=round(step / self.steps_per_epoch, 3))
-        bad = non_finite(row) if main else []
-        alarms = []
-        if main and not bad and self.config.train.watch:
-            probe = self.probe(self.G) if self.probe else None  # the live G: an EMA lags behind
-            row |= probe or {}
-            alarms = self.watch.observe(step, row, probe)
-        bad, alarms = broadcast_from_main((bad, alarms), self.dist)
-        if bad:
-            self.guard.diverged(step, bad)
-            return True
-        if main:
-            self.log.write(row)
-            bar.set_postfix({k: f"{row[k]:.3g}" for k in ("d_loss", "g_loss", "D(x)", "D(G(z))") if k in row})
-        if self.guard.alarms(alarms):
-            return True
-        self.guard.remember()
-        return False
 
     def evaluate(self) -> dict[str, float]:
         """Log the quick metrics; a new best saves checkpoints/best.pt and generator-best/."""
