@@ -201,7 +201,6 @@ def main() -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        os.environ.setdefault("CONDGAN_CACHE_DIR", str(root / "cache"))
         for line in drill(args, root):
             print(line, flush=True)
         print("\n" + disk_full(root), flush=True)
