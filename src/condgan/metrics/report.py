@@ -15,7 +15,7 @@ import yaml
 
 from condgan.data import ImageData, class_names_of, load_dataset
 from condgan.errors import CondganError
-from condgan.fileio import atomic_write
+from condgan.fileio import atomic_write_text
 from condgan.images import heatmap, make_grid, quantize, save_png, to_hwc
 from condgan.metrics.accuracy import conditional_accuracy
 from condgan.metrics.classifier import DomainCNN, accuracy, embed, get_classifier, train_classifier
@@ -170,7 +170,7 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     per_row = 10
     picks = torch.cat([torch.nonzero(labels == c).flatten()[:per_row] for c in range(len(class_names))])
     save_png(make_grid(to_hwc(images[picks]), per_row), prefix / "classes.png", scale=2)
-    atomic_write(_beside(prefix, ".json"), lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
+    atomic_write_text(_beside(prefix, ".json"), json.dumps(result, indent=2))
     lines = [
         f"# Evaluation of `{result['source']}`",
         "",
@@ -193,7 +193,7 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
         f"![ten samples per class]({prefix.name}/classes.png)",
         "",
     ]
-    atomic_write(_beside(prefix, ".md"), lambda tmp: Path(tmp).write_text("\n".join(lines)))
+    atomic_write_text(_beside(prefix, ".md"), "\n".join(lines))
 
 
 COMPARE_COLUMNS = ("cond_acc", "fid", "intra_fid", "kid", "precision", "recall", "density", "coverage", "cas")

@@ -78,6 +78,11 @@ def health_tensors(G: nn.Module, D: nn.Module) -> dict[str, torch.Tensor]:
     return {"g_grad_norm": _norm(grads["g"]), "d_grad_norm": _norm(grads["d"]), "weight_norm": _norm(weights)}
 
 
+def weights_finite(G: nn.Module, D: nn.Module) -> bool:
+    """All of G's and D's weights finite (one host sync; no gradients read)."""
+    return bool(torch.isfinite(_norm([p.detach() for net in (G, D) for p in net.parameters()])))
+
+
 def non_finite(row: dict[str, Any]) -> list[str]:
     return [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
 

@@ -17,7 +17,7 @@ from condgan.config import BEST_METRICS, Config
 from condgan.data import load_dataset
 from condgan.data.batches import ShuffledBatches, StreamingBatches, to_signed_unit
 from condgan.errors import CondganError
-from condgan.fileio import RunLock, atomic_write, clean_stale, recover_dir
+from condgan.fileio import RunLock, atomic_write_text, clean_stale, recover_dir
 from condgan.images import save_png
 from condgan.losses import GANLoss
 from condgan.models.storage import save_generator
@@ -33,7 +33,7 @@ from condgan.train.distributed import (
 )
 from condgan.train.ema import make_ema, update_ema_
 from condgan.train.evaluation import PeriodicEval
-from condgan.train.guard import Guard, Interrupted, StopSignals, TrainingStopped, health_tensors, non_finite
+from condgan.train.guard import Guard, Interrupted, StopSignals, TrainingStopped, weights_finite
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
 from condgan.train.health import HealthWatch, Probe
 from condgan.train.logging import MetricsLog, plot_losses
@@ -195,7 +195,7 @@ class Trainer:
             self.log.truncate_after(self.step)
         meta = {"condgan": run_metadata(self)}
         text = yaml.safe_dump(meta | self.config.to_dict(), sort_keys=False)
-        atomic_write(self.run_dir / "config.yaml", lambda tmp: Path(tmp).write_text(text))
+        atomic_write_text(self.run_dir / "config.yaml", text)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -235,7 +235,7 @@ class Trainer:
     def save_checkpoint(self, *, periodic: bool = False) -> bool:
         """Write checkpoints/last.pt (and step_N.pt): only finite weights. False when the
         weights were not finite (the guard then handles it, nothing was written)."""
-        if non_finite({k: float(v) for k, v in health_tensors(self.G, self.D).items()}):
+        if not weights_finite(self.G, self.D):
             return False
         state = self.state_dict()
         save_checkpoint(state, self.checkpoint_path)
