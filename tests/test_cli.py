@@ -59,6 +59,12 @@ def test_help_lists_the_subcommands():
         (["--set", "train.batch_size=-4"], "train.batch_size must be > 0"),
         (["--config", "missing.yaml"], "config file not found: missing.yaml"),
         (["--resume"], "--resume needs --out RUN_DIR"),
+        (["--set", "model.activation=relu", *TINY, "--steps", "1"], "model.activation applies to model cgan-mlp only"),
+        (["--set", "model.activation=gelu"], "model.activation must be one of leaky_relu, relu or null"),
+        (["--set", "data.scale=bytes"], "data.scale must be one of signed, unit"),
+        (["--set", "train.on_diverge=ignore"], "train.on_diverge must be one of rollback, stop"),
+        (["--set", "train.rollback_lr_factor=2"], "train.rollback_lr_factor must be in (0, 1]"),
+        (["--set", "train.keep_checkpoints=0"], "train.keep_checkpoints must be > 0"),
     ],
 )
 def test_train_user_errors(args, message, tmp_path):
@@ -213,3 +219,18 @@ def test_resume_via_cli_continues_to_the_new_total(run_dir, tmp_path):
     assert_user_error(
         condgan("train", "--out", copy, *TINY, "--steps", "1", "--no-progress"), "already holds a run: pass --resume"
     )
+
+
+def test_a_folder_with_another_runs_files_is_refused(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", run_dir, copy], check=True)
+    (copy / "checkpoints" / "last.pt").unlink()
+    result = condgan("train", "--out", copy, *TINY, "--steps", "1", "--no-progress")
+    assert_user_error(result, "holds generator of another run (but no checkpoint to resume)")
+
+
+def test_a_malformed_fault_spec_is_one_line(tmp_path):
+    result = condgan(
+        "train", "--out", tmp_path / "r", *TINY, "--steps", "1", "--no-progress", env={"CONDGAN_FAULT": "boom@3"}
+    )
+    assert_user_error(result, "CONDGAN_FAULT: expected KIND@STEP or KIND@POINT[:N]")
