@@ -385,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("condgan: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # the system refused (a full disk, no permission): one line, not a traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"condgan: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
     return 0
 
 

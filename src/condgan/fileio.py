@@ -20,10 +20,18 @@ def _umask() -> int:
 
 
 def _disk_full(err: BaseException, folder: Path) -> bool:
+    """Whether `err` is a write that failed for want of space. Call it before removing the
+    partial file: once that is gone the disk has room again."""
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         return True
-    # torch.save reports a failed write as a RuntimeError ("file write failed"), without the errno
-    return isinstance(err, RuntimeError) and "write" in str(err) and shutil.disk_usage(folder).free < 2**20
+    # torch.save reports a failed write as a RuntimeError without the errno ("file write failed",
+    # or "[enforce fail at inline_container.cc] unexpected pos" when the zip writer came up short)
+    if not isinstance(err, RuntimeError):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < 2**20
+    except OSError:
+        return False
 
 
 def atomic_write(path: Path, write: Callable[[str], object], fault_point: str | None = None) -> None:
@@ -43,8 +51,9 @@ def atomic_write(path: Path, write: Callable[[str], object], fault_point: str | 
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException as err:
+        full = _disk_full(err, path.parent)
         Path(tmp).unlink(missing_ok=True)
-        if _disk_full(err, path.parent):
+        if full:
             raise CondganError(
                 f"no space left on {path.parent}: {path.name} was not written (the previous one is intact)"
             ) from None
@@ -73,9 +82,10 @@ def write_dir(folder: Path, fill: Callable[[Path], object]) -> None:
             os.replace(folder, old)
         os.replace(tmp, folder)
     except BaseException as err:
+        full = _disk_full(err, folder.parent)
         shutil.rmtree(tmp, ignore_errors=True)
         recover_dir(folder)
-        if _disk_full(err, folder.parent):
+        if full:
             raise CondganError(
                 f"no space left on {folder.parent}: {folder.name}/ was not written (the previous one is intact)"
             ) from None

@@ -98,6 +98,29 @@ def test_a_full_disk_is_one_line_and_the_previous_checkpoint_stays(tmp_path):
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 3 MiB tmpfs (needs the right to mount: root here, else skipped)."""
+    import subprocess
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_really_full_disk_is_one_line_too(small_disk):
+    # torch.save's error on a full disk is a RuntimeError without errno ("unexpected pos"): the
+    # drill found it as a 41-line traceback
+    args = [*TINY, "--steps", "400", "--checkpoint-every", "10", "--no-progress", "--out", small_disk / "run"]
+    result = condgan("train", *args, "--set", "train.keep_checkpoints=null")
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) == 1 and "no space left on" in result.stderr
+    assert load_checkpoint(small_disk / "run" / "checkpoints" / "last.pt")["step"] > 0
+
+
 def test_a_torn_metrics_line_is_trimmed_on_resume(tmp_path):
     Trainer(tiny(steps=4), tmp_path / "run", progress=False).fit()
     with (tmp_path / "run" / "metrics.jsonl").open("a") as f:
