@@ -14,6 +14,8 @@ from condgan.losses import (
     hinge_d,
     lsgan_d,
     lsgan_g,
+    r1_penalty,
+    resolve_recipe,
     wasserstein_d,
     wasserstein_g,
 )
@@ -135,3 +137,22 @@ def test_every_loss_is_registered_with_its_recipe():
     assert LOSSES.names() == ["bce", "hinge", "lsgan", "wgan", "wgan-gp"]
     assert LOSSES.get("wgan").clip == 0.01 and LOSSES.get("wgan").n_critic == 5
     assert LOSSES.get("wgan-gp").gp_weight == 10 and LOSSES.get("wgan-gp").clip is None
+
+
+def test_r1_penalty_of_a_linear_critic_is_the_squared_weight_norm():
+    w = torch.full((1, 2, 2), 0.5)  # ||w||^2 = 1 everywhere, whatever x
+    assert_close(r1_penalty(_Linear(w), torch.randn(3, 1, 2, 2), None), torch.tensor(1.0))
+    x = torch.tensor([[[[1.0]]], [[[2.0]]]])
+    # D = (y + 1)/2 x^2: grad (y + 1) x -> squared 1 * 1 and (2 * 2)^2, mean 8.5
+    assert_close(r1_penalty(_Quadratic(), x, torch.tensor([0, 1])), torch.tensor(8.5))
+
+
+def test_r1_is_a_lazy_regulariser_weighted_gamma_over_two():
+    recipe = resolve_recipe(
+        "bce", {"r1_gamma": 10.0, "r1_every": 4}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=None
+    )
+    assert recipe.weight("r1") == 5.0 and recipe.interval("r1") == 4 and recipe.interval("gp") == 1
+    eager = resolve_recipe(
+        "hinge", {"r1_gamma": 1.0}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=None
+    )
+    assert eager.every == () and eager.weight("r1") == 0.5

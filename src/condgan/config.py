@@ -7,6 +7,7 @@ Unknown keys are refused with the valid ones; values are converted to the field'
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from condgan.augment import parse_policy
 from condgan.errors import CondganError
 from condgan.losses import LOSSES, Recipe, resolve_recipe
 from condgan.models import MODELS
@@ -87,12 +89,16 @@ class LossConfig:
     clip: float | None = None  # weight-clipping bound; None: the loss's default (wgan 0.01, else off)
     gp_weight: float | None = None  # gradient-penalty weight; None: the loss's default (wgan-gp 10, else 0)
     aux_weight: float | None = None  # ACGAN class-loss weight; None: 1 with model.d_cond=acgan
+    r1_gamma: float | None = None  # R1 penalty on real data, weight gamma / 2; None: off
+    r1_every: int = 1  # lazy R1: applied on every k-th D step (times k), as in StyleGAN2
 
     def __post_init__(self) -> None:
         LOSSES.get(self.name)
-        _positive("loss", clip=self.clip, aux_weight=self.aux_weight)
-        if self.gp_weight is not None and self.gp_weight < 0:
-            raise CondganError(f"loss.gp_weight must be >= 0, got {self.gp_weight}")
+        _positive("loss", clip=self.clip, aux_weight=self.aux_weight, r1_every=self.r1_every)
+        for name in ("gp_weight", "r1_gamma"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise CondganError(f"loss.{name} must be >= 0, got {value}")
 
 
 @dataclass
@@ -128,6 +134,7 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5  # each rollback multiplies both learning rates by this
     on_collapse: str = "warn"  # a collapse / D-wins / vanishing alarm: warn | rollback | stop
     keep_checkpoints: int | None = 5  # periodic step_N.pt files kept (oldest pruned); None: all
+    diffaugment: str | None = None  # DiffAugment policy for D's inputs, e.g. "translation,cutout"; None: off
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.steps is not None:
@@ -163,6 +170,7 @@ class TrainConfig:
             raise CondganError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.best_metric not in BEST_METRICS:
             raise CondganError(f"train.best_metric must be one of {', '.join(BEST_METRICS)}, got {self.best_metric!r}")
+        parse_policy(self.diffaugment)
         if self.ema is not None and not 0 < self.ema < 1:
             raise CondganError(f"train.ema must be in (0, 1) or null, got {self.ema}")
         for name in ("beta1", "beta2"):
@@ -204,6 +212,12 @@ def _field_type(cls: type, name: str) -> Any:
     return typing.get_type_hints(cls)[name]
 
 
+def _finite(value: float, key: str) -> float:
+    if not math.isfinite(value):
+        raise CondganError(f"{key} must be a finite number, got {value}")
+    return value
+
+
 def _coerce(value: Any, kind: Any, key: str) -> Any:
     """Convert a YAML / command-line value to the annotated type, refusing what does not fit."""
     options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
@@ -217,12 +231,14 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         if option is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return _finite(float(value), key)
         if option is float and isinstance(value, str):
             try:
-                return float(value)  # YAML reads "1e-3" as a string
+                number = float(value)  # YAML reads "1e-3" as a string
             except ValueError:
                 pass
+            else:
+                return _finite(number, key)
         if option is str and isinstance(value, str):
             return value
     names = " or ".join(getattr(o, "__name__", str(o)) for o in options)

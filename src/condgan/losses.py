@@ -90,6 +90,19 @@ def gradient_penalty(
     return ((norm - 1.0) ** 2).mean()
 
 
+def r1_penalty(D: nn.Module, x_real: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[||grad_x D(x, y)||^2] on real images only, zero-centred.
+
+    It pushes D's surface flat where the data is, so D cannot push G away from it with steep
+    gradients; weighted by gamma / 2 (`loss.r1_gamma`). A separate forward of D on the real
+    batch (the penalty's graph must start at the pixels), which lazy application amortises.
+    """
+    x = x_real.detach().requires_grad_(True)
+    scores = D(x, y).logits
+    (grad,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    return grad.float().flatten(1).pow(2).sum(1).mean()
+
+
 @torch.no_grad()
 def clip_weights_(D: nn.Module, c: float) -> None:
     """WGAN's weight clipping: every parameter of the critic into [-c, c] (a crude Lipschitz bound)."""
@@ -134,10 +147,16 @@ class Regulariser:
     per_sample: bool = False  # computed per sample: BatchNorm in D (which mixes samples) is refused
     needs_d_cond: str | None = None  # only with this model.d_cond
     config_key: str = ""  # the LossConfig field that sets its weight
+    scale: float = 1.0  # the weight the term is multiplied by is scale * (the config's value)
+    every_key: str = ""  # the LossConfig field of its lazy interval (the term on every k-th D step, times k)
 
 
 def _gp_term(t: DTerms) -> torch.Tensor:
     return gradient_penalty(t.D, t.x_real, t.x_fake, t.y, t.draw).float()
+
+
+def _r1_term(t: DTerms) -> torch.Tensor:
+    return r1_penalty(t.D, t.x_real, t.y)
 
 
 def _aux_d_term(t: DTerms) -> torch.Tensor:
@@ -159,6 +178,7 @@ REGULARISERS.add(
 REGULARISERS.add(
     "clip", Regulariser("clip", after_d_update=clip_weights_, bounds_critic=True, needs_critic=True, config_key="clip")
 )
+REGULARISERS.add("r1", Regulariser("r1", d_term=_r1_term, config_key="r1_gamma", scale=0.5, every_key="r1_every"))
 REGULARISERS.add(
     "aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan", config_key="aux_weight")
 )
@@ -206,9 +226,14 @@ class Recipe:
     regularisers: tuple[tuple[str, float], ...]
     n_critic: int
     d_norm: str  # batch | layer | none
+    every: tuple[tuple[str, int], ...] = ()  # lazy regularisers: (name, k), applied on every k-th D step
 
     def weight(self, name: str) -> float:
         return dict(self.regularisers).get(name, 0.0)
+
+    def interval(self, name: str) -> int:
+        """D steps between applications of regulariser `name` (1: every step)."""
+        return dict(self.every).get(name, 1)
 
     @property
     def active(self) -> tuple[tuple[str, Regulariser, float], ...]:
@@ -241,6 +266,7 @@ def resolve_recipe(
     loss's default) and the model's D; wrong combinations raise CondganError naming them."""
     loss = LOSSES.get(name)
     weights: dict[str, float] = {}
+    every: dict[str, int] = {}
     for reg_name, reg in REGULARISERS.in_order():
         given = options.get(reg.config_key)
         if reg.needs_critic and given is not None and not loss.wasserstein:
@@ -256,7 +282,10 @@ def resolve_recipe(
             given = (given or 1.0) if d_cond == reg.needs_d_cond else None
         weight = given if given is not None else loss.regularisers.get(reg_name, 0.0)
         if weight:
-            weights[reg_name] = float(weight)
+            weights[reg_name] = float(weight) * reg.scale
+            k = int(options.get(reg.every_key) or 1) if reg.every_key else 1
+            if k > 1:
+                every[reg_name] = k
     bounds = [n for n in weights if REGULARISERS.get(n).bounds_critic]
     if len(bounds) > 1:
         shown = ", ".join(f"{REGULARISERS.get(n).config_key}={weights[n]}" for n in bounds)
@@ -273,4 +302,4 @@ def resolve_recipe(
     norm = d_norm or family_d_norm
     if per_sample and norm == "batch":
         norm = "layer"  # the family default; an explicit batch was refused above
-    return Recipe(name, loss, tuple(weights.items()), n_critic or loss.n_critic, norm)
+    return Recipe(name, loss, tuple(weights.items()), n_critic or loss.n_critic, norm, tuple(every.items()))

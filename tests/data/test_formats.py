@@ -17,6 +17,7 @@ from condgan.data import DATASETS, load_dataset
 from condgan.data.folder import load_folder
 from condgan.data.formats import CifarLayout, DataFile, EmnistLayout, file_md5, read_cifar_records
 from condgan.errors import CondganError
+from tests.conftest import TINY
 from tests.test_cli import assert_user_error, condgan
 
 
@@ -235,3 +236,15 @@ def test_fashion_mnist_trains_from_each_place(tmp_path, shared_datasets, where):
         env=env,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_evaluating_against_another_dataset_is_warned_naming_both(tmp_path):
+    own, other = make_folder(tmp_path / "shapes", per_class=20), make_folder(tmp_path / "others", per_class=20)
+    out = tmp_path / "run"
+    train = condgan("train", "--dataset", own, "--steps", "2", *TINY, "--out", out, "--no-progress")
+    assert train.returncode == 0, train.stderr
+    mismatched = condgan("eval", out, "--dataset", other, "--fast", "--per-class", "5")
+    assert mismatched.returncode == 0, mismatched.stderr
+    assert f"was trained on {own} but is evaluated against {other}" in mismatched.stderr
+    own_eval = condgan("eval", out, "--fast", "--per-class", "5")
+    assert own_eval.returncode == 0 and "evaluated against" not in own_eval.stderr

@@ -111,3 +111,22 @@ def test_eval_and_compare_on_the_command_line(classifier, tmp_path):
     np.savez(tmp_path / "bad.npz", images=np.zeros((3, 28, 28), np.uint8), labels=np.zeros(2, np.int64))
     assert_user_error(condgan("eval", tmp_path / "bad.npz"), "3 images but 2 labels")
     assert_user_error(condgan("eval", tmp_path / "nope"), "does not exist")
+
+
+def test_the_report_carries_the_floor_of_its_own_classifier(classifier, tmp_path):
+    from condgan.metrics.classifier import cache_dir
+
+    test = load_dataset("mnist", "test")
+    save_samples(tmp_path / "real.npz", test.images[:2000, 0].numpy(), test.labels[:2000].numpy())
+    result = evaluate(tmp_path / "real.npz", full=False)
+    floor = result["floor"]
+    assert floor["n"] == 10000 and floor["draws"] == 3
+    for key in ("fid", "intra_fid", "kid", "precision", "recall", "coverage", "cond_acc"):
+        assert floor[key]["min"] <= floor[key]["mean"] <= floor[key]["max"], key
+    assert 0.5 < floor["fid"]["mean"] < 5 and floor["cond_acc"]["mean"] > 0.99  # real train images vs test
+    assert floor["fid"]["min"] < floor["fid"]["max"]  # which images are drawn moves it
+    assert len(list((cache_dir() / "floors").glob("mnist-*.json"))) == 1
+    assert evaluate(tmp_path / "real.npz", full=False)["floor"] == floor  # cached beside the classifier
+    md = (tmp_path / "real.eval.md").read_text()
+    assert "| fid | " in md and "| 2,000 / 10,000 |" in md and f"{floor['fid']['mean']:.4g} (" in md
+    assert "| intra_fid | " in md and "200 / ~1,000 per class" in md

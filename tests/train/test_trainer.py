@@ -108,6 +108,8 @@ def variant_config(steps=3, **sections):
         {"model": {"name": "cgan-mlp", "d_cond": "projection", "d_norm": "layer"}, "loss": {"name": "wgan-gp"}},
         {"model": {"d_cond": "acgan"}, "loss": {"aux_weight": 0.5}, "train": {"update": "alternating"}},
         {"loss": {"name": "wgan"}, "train": {"optimizer": "rmsprop", "update": "alternating"}},
+        {"loss": {"r1_gamma": 1.0, "r1_every": 2}, "train": {"diffaugment": "color,translation,cutout"}},
+        {"loss": {"name": "hinge", "r1_gamma": 0.1}, "model": {"d_norm": "none"}, "train": {"diffaugment": "cutout"}},
     ],
     ids=[
         "wgan-rmsprop",
@@ -118,6 +120,8 @@ def variant_config(steps=3, **sections):
         "mlp-projection-gp",
         "acgan-alternating",
         "wgan-alternating",
+        "r1-lazy-diffaugment",
+        "r1-hinge-cutout",
     ],
 )
 def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
@@ -130,6 +134,9 @@ def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
     assert any(not torch.equal(v, trainer.G.state_dict()[k]) for k, v in before.items())
     recipe = trainer.recipe
     assert ("gp" in rows[-1]) == bool(recipe.gp_weight) and ("d_aux" in rows[-1]) == bool(recipe.aux_weight)
+    assert all(
+        ("r1" in r) == (bool(recipe.weight("r1")) and (r["step"] - 1) % recipe.interval("r1") == 0) for r in rows
+    )
     if recipe.clip:
         assert max(p.abs().max().item() for p in trainer.D.parameters()) <= recipe.clip
     load_generator(tmp_path / "run")  # the exported G rebuilds with its conditioning
@@ -145,9 +152,12 @@ def test_n_critic_takes_a_fresh_batch_per_critic_step(tmp_path):
     assert trainer.steps_per_epoch == batches.steps_per_epoch // 3
 
 
-@pytest.mark.parametrize("update", ["simultaneous", "alternating"])
-def test_resume_is_exact_with_critic_steps_and_a_penalty(tmp_path, update):
-    cfg = dict(loss={"name": "wgan-gp"}, train={"n_critic": 2, "update": update})
+@pytest.mark.parametrize(
+    ("update", "extra"),
+    [("simultaneous", {}), ("alternating", {}), ("simultaneous", {"diffaugment": "color,translation,cutout"})],
+)
+def test_resume_is_exact_with_critic_steps_and_a_penalty(tmp_path, update, extra):
+    cfg = dict(loss={"name": "wgan-gp"}, train={"n_critic": 2, "update": update, **extra})
     one = Trainer(variant_config(steps=4, **cfg), tmp_path / "one", progress=False)
     one.fit()
     Trainer(variant_config(steps=2, **cfg), tmp_path / "two", progress=False).fit()

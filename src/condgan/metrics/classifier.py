@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
+from tqdm import tqdm
 
 from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches, to_signed_unit
@@ -85,25 +86,29 @@ def accuracy(model: nn.Module, data: ImageData) -> float:
     return (predict(model, data.images) == data.labels).float().mean().item()
 
 
-def train_classifier(train: ImageData, *, epochs: int = 5, seed: int = 0, batch_size: int = 128) -> DomainCNN:
+def train_classifier(
+    train: ImageData, *, epochs: int = 5, seed: int = 0, batch_size: int = 128, progress: str | None = None
+) -> DomainCNN:
     """Adam with a one-cycle schedule and small random shifts (+-2 px) as augmentation.
 
-    The caller's global RNG is left as it was (training runs in a forked RNG).
+    The caller's global RNG is left as it was (training runs in a forked RNG). `progress`:
+    the label of a progress bar on stderr (shown on a terminal), None for none.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DomainCNN(train.images.shape[1], len(train.class_names))
-        _fit(model, train, epochs, seed, batch_size)
+        _fit(model, train, epochs, seed, batch_size, progress)
     return model.eval()
 
 
-def _fit(model: DomainCNN, train: ImageData, epochs: int, seed: int, batch_size: int) -> None:
+def _fit(model: DomainCNN, train: ImageData, epochs: int, seed: int, batch_size: int, progress: str | None) -> None:
     batches = ShuffledBatches(train.images, train.labels, min(batch_size, len(train)), seed)  # tiny folders too
     steps = epochs * batches.steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     shift_gen = torch.Generator().manual_seed(seed + 1)
     model.train()
+    bar = tqdm(total=steps, desc=progress, unit="step", disable=None if progress else True, leave=False)
     for step in range(steps):
         x, y = batches(step)
         dx, dy = torch.randint(-2, 3, (2,), generator=shift_gen).tolist()
@@ -113,6 +118,8 @@ def _fit(model: DomainCNN, train: ImageData, epochs: int, seed: int, batch_size:
         loss.backward()
         opt.step()
         sched.step()
+        bar.update()
+    bar.close()
 
 
 def get_classifier(
@@ -145,6 +152,6 @@ def cached_classifier(
             path.unlink(missing_ok=True)
     if verbose:
         print(f"training the {name} domain classifier (once; cached in {path.parent})", flush=True)
-    model = train_classifier(train, epochs=epochs, seed=seed)
+    model = train_classifier(train, epochs=epochs, seed=seed, progress=f"{name} classifier" if verbose else None)
     atomic_write(path, lambda tmp: save_file(model.state_dict(), tmp))
     return model

@@ -18,8 +18,9 @@ from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
 from condgan.images import heatmap, make_grid, quantize, save_png, to_hwc
 from condgan.metrics.accuracy import conditional_accuracy
-from condgan.metrics.classifier import DomainCNN, accuracy, embed, get_classifier, train_classifier
+from condgan.metrics.classifier import DomainCNN, accuracy, cached_classifier, embed, train_classifier
 from condgan.metrics.fid import fid, intra_fid, kid
+from condgan.metrics.floor import real_floor
 from condgan.metrics.inception import inception_metrics
 from condgan.metrics.precision_recall import K_NEIGHBOURS, manifold_metrics
 from condgan.models.storage import load_generator
@@ -41,6 +42,34 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
     return quantize(sample(G, labels, seed=seed)), labels
 
 
+def feature_metrics(
+    fake_features: torch.Tensor,
+    fake_logits: torch.Tensor,
+    labels: torch.Tensor,
+    real_features: torch.Tensor,
+    real_labels: torch.Tensor,
+    num_classes: int,
+    *,
+    full: bool = True,
+    manifold: bool = True,
+    k: int = K_NEIGHBOURS,
+    seed: int = 0,
+) -> dict:
+    """The metrics that need only the classifier's features and logits (all but CAS);
+    `manifold=False` also skips precision / recall / density / coverage (the kNN part)."""
+    result = {"n_fake": len(labels), "n_real": len(real_labels)}
+    result |= conditional_accuracy(fake_logits.argmax(1), labels, num_classes)
+    result["fid"] = fid(fake_features, real_features)
+    result["intra_fid"], result["intra_fid_per_class"] = intra_fid(
+        fake_features, labels, real_features, real_labels, num_classes
+    )
+    if full:
+        result["kid"], result["kid_std"] = kid(fake_features, real_features, seed=seed)
+    if full and manifold:
+        result |= manifold_metrics(real_features, fake_features, k=k)
+    return result
+
+
 def compute_metrics(
     classifier: DomainCNN,
     images: torch.Tensor,
@@ -48,30 +77,29 @@ def compute_metrics(
     real: ImageData,
     *,
     full: bool = True,
+    cas: bool = True,
     k: int = K_NEIGHBOURS,
     seed: int = 0,
     real_features: torch.Tensor | None = None,
+    progress: bool = False,
 ) -> dict:
     """All metrics of generated `images` (uint8) asked to be `labels`, against `real`.
 
     `full=False` keeps the cheap ones (accuracy, FID, intra-FID) for evaluation during training;
+    `cas=False` skips the classifier trained on the images (the slow part of a full eval);
     `real_features` (the classifier's features of `real.images`) saves recomputing them.
     """
-    num_classes = len(real.class_names)
     fake_features, fake_logits = embed(classifier, images)
     if real_features is None:
         real_features, _ = embed(classifier, real.images)
-    result = {"n_fake": len(labels), "n_real": len(real.labels)}
-    result |= conditional_accuracy(fake_logits.argmax(1), labels, num_classes)
-    result["fid"] = fid(fake_features, real_features)
-    result["intra_fid"], result["intra_fid_per_class"] = intra_fid(
-        fake_features, labels, real_features, real.labels, num_classes
+    result = feature_metrics(
+        fake_features, fake_logits, labels, real_features, real.labels, len(real.class_names), full=full, k=k, seed=seed
     )
-    if full:
-        result["kid"], result["kid_std"] = kid(fake_features, real_features, seed=seed)
-        result |= manifold_metrics(real_features, fake_features, k=k)
+    if full and cas:
         generated = ImageData(images, labels, real.class_names)
-        cas_model = train_classifier(generated, epochs=max(1, 50_000 // len(labels)), seed=seed)
+        epochs = max(1, 50_000 // len(labels))
+        label = f"CAS: training a classifier on the {len(labels):,} generated images" if progress else None
+        cas_model = train_classifier(generated, epochs=epochs, seed=seed, progress=label)
         result["cas"] = accuracy(cas_model, real)  # trained on generated data only
     return result
 
@@ -104,20 +132,33 @@ def evaluate(
     """Measure a run or a samples .npz; writes the report files and returns the metrics."""
     source = Path(source)
     options = {}
-    if source.is_dir() and (dataset is None or dataset == run_data(source).get("dataset")):
-        trained_on = run_data(source)  # the run's own data: where it was found, how a folder was resized
+    trained_on = run_data(source) if source.is_dir() else {}
+    if source.is_dir() and (dataset is None or dataset == trained_on.get("dataset")):
+        # the run's own data: where it was found, how a folder was resized
         data_dir = data_dir or trained_on.get("data_dir")
         options = {"img_size": trained_on.get("img_size"), "channels": trained_on.get("channels")}
+    elif trained_on.get("dataset"):
+        warn(
+            f"{source} was trained on {trained_on['dataset']} but is evaluated against {dataset}: "
+            f"these figures compare it with data it never saw (drop --dataset to use {trained_on['dataset']})"
+        )
     images, labels, dataset, prefix = _load_source(source, dataset, per_class, seed)
     real = load_dataset(dataset, "test", data_dir, **options)
     if images.shape[1:] != real.images.shape[1:]:
         raise CondganError(
             f"{source}: images of shape {tuple(images.shape[1:])} do not match {dataset} {tuple(real.images.shape[1:])}"
         )
+    _check_counts(labels, real, full)
     _warn_small(len(real.labels), len(labels), len(real.class_names))
-    classifier = get_classifier(dataset, data_dir, **options)
+    train = load_dataset(dataset, "train", data_dir, **options)
+    classifier = cached_classifier(train, Path(dataset).name)
+    real_features, _ = embed(classifier, real.images)
     result = {"source": str(source), "dataset": dataset, "real": "test split", "k": K_NEIGHBOURS}
-    result |= compute_metrics(classifier, images, labels, real, full=full, seed=seed)
+    result["n_per_class"] = len(labels) // max(len(real.class_names), 1)
+    result |= compute_metrics(
+        classifier, images, labels, real, full=full, seed=seed, real_features=real_features, progress=True
+    )
+    result["floor"] = real_floor(classifier, train, real, Path(dataset).name, real_features)
     inception = inception_metrics(images, real.images, inception_weights)
     if isinstance(inception, str) and inception_weights is not None:
         print(f"condgan: warning: Inception metrics {inception}", file=sys.stderr)
@@ -129,18 +170,37 @@ def evaluate(
 MIN_REAL, MIN_PER_CLASS = 1000, 100  # below these FID, intra-FID and coverage mean little (docs/evaluation.md)
 
 
+def _check_counts(labels: torch.Tensor, real: ImageData, full: bool) -> None:
+    """Refuse, before any work, sets too small for the figures: a covariance needs 2 points per
+    class (intra-FID), the kNN metrics k + 1 points."""
+    num_classes = len(real.class_names)
+    for name, these in (("generated", labels), ("real test", real.labels)):
+        counts = these.bincount(minlength=num_classes)
+        if len(these) < 2 or counts.min() < 2:
+            c = int(counts.argmin())
+            raise CondganError(
+                f"{len(these)} {name} images, {int(counts[c])} of class {real.class_names[c]!r}: FID and intra-FID "
+                "need at least 2 images of every class"
+            )
+    if full and min(len(labels), len(real.labels)) <= K_NEIGHBOURS:
+        raise CondganError(
+            f"precision / recall need more than k={K_NEIGHBOURS} images on each side "
+            f"(got {len(labels)} generated, {len(real.labels)} real): use --fast, or more samples"
+        )
+
+
+def warn(text: str) -> None:
+    print(f"condgan: warning: {text}", file=sys.stderr, flush=True)
+
+
 def _warn_small(n_real: int, n_fake: int, num_classes: int) -> None:
     if n_real < MIN_REAL:
-        print(
-            f"condgan: warning: only {n_real} real test images: FID and the manifold metrics are unreliable "
-            f"below {MIN_REAL:,}",
-            file=sys.stderr,
-        )
+        warn(f"only {n_real} real test images: FID and the manifold metrics are unreliable below {MIN_REAL:,}")
     if n_fake < MIN_PER_CLASS * max(num_classes, 1):
-        print(
-            f"condgan: warning: only {n_fake} generated images ({n_fake // max(num_classes, 1)} per class): "
-            f"intra-FID needs >= {MIN_PER_CLASS} per class to mean much",
-            file=sys.stderr,
+        warn(
+            f"only {n_fake} generated images ({n_fake // max(num_classes, 1)} per class): intra-FID and coverage "
+            f"need >= {MIN_PER_CLASS} per class to mean much, and no figure is comparable with a "
+            "1,000-per-class evaluation (docs/evaluation.md, sample size)"
         )
 
 
@@ -174,13 +234,16 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     lines = [
         f"# Evaluation of `{result['source']}`",
         "",
-        f"{result['n_fake']} generated images against {result['n_real']} real ones ({result['dataset']}, "
-        f"{result['real']}); features and predictions from condgan's domain classifier.",
+        f"{result['n_fake']:,} generated images ({result.get('n_per_class', '?')} per class) against "
+        f"{result['n_real']:,} real ones ({result['dataset']}, {result['real']}); features and predictions from "
+        "condgan's domain classifier. The floor is what real train images score with the same classifier "
+        "(mean, and min–max over its draws): no generator is expected below it. Figures move with N: compare "
+        "only evaluations of the same N (docs/evaluation.md).",
         "",
-        "| metric | value |",
-        "| --- | --- |",
+        "| metric | value | N (generated / real) | real-data floor | note |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {k} | {v} |" for k, v in summary(result).items() if k not in ("source", "dataset", "real")]
+    lines += _figure_rows(result)
     lines += ["", "| class | accuracy | intra-class FD |", "| --- | --- | --- |"]
     lines += [
         f"| {name} | {acc:.4f} | {fd:.3f} |"
@@ -196,10 +259,54 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     atomic_write_text(_beside(prefix, ".md"), "\n".join(lines))
 
 
+FIGURE_NOTES = {
+    "kid": "± its std over subsets; a KID below twice its std cannot be told from 0",
+    "precision": "unstable across classifiers on collapsed models: read it with density",
+    "density": "the robust precision (Naeem et al. 2020)",
+    "coverage": "needs >= 100 per class; grows with N",
+    "intra_fid": "per class, then averaged: N is the per-class count",
+    "fid": "grows as N shrinks (biased): compare equal N only",
+    "cas": "a classifier trained on the generated images, tested on the real test split",
+}
+
+
+def _figure_rows(result: dict) -> list[str]:
+    """The report table: each headline figure with its N, the floor and what to mind."""
+    floor, rows = result.get("floor") or {}, []
+    per_class = result.get("n_per_class", 0)
+    skip = {"source", "dataset", "real", "n_fake", "n_real", "n_per_class", "k", "kid_std", "floor"}
+    for key, value in summary(result).items():
+        if key in skip or isinstance(value, dict):
+            continue
+        shown = f"{value} ± {result['kid_std']:.4g}" if key == "kid" and "kid_std" in result else f"{value}"
+        n = f"{result['n_fake']:,} / {result['n_real']:,}"
+        if key == "intra_fid":
+            n = f"{per_class:,} / ~{result['n_real'] // len(result['per_class']):,} per class"
+        f = floor.get(key)
+        floor_cell = "—"
+        if isinstance(f, dict):
+            spread = f"{f['min']:.4g}–{f['max']:.4g}" if f.get("draws", 2) > 1 else "1 draw"
+            floor_cell = f"{f['mean']:.4g} ({spread})"
+        note = FIGURE_NOTES.get(key, "")
+        if key == "kid" and "kid_std" in result and value < 2 * result["kid_std"]:
+            note = "smaller than twice its std: not distinguishable from 0"
+        rows.append(f"| {key} | {shown} | {n} | {floor_cell} | {note} |")
+    if floor:
+        rows.append(f"| (floor) | {floor['n']:,} real train images per draw, {floor['draws']} draws | | | |")
+    return rows
+
+
 COMPARE_COLUMNS = ("cond_acc", "fid", "intra_fid", "kid", "precision", "recall", "density", "coverage", "cas")
 
 
-SKIP_COLUMNS = {"n_fake", "n_real", "k", "kid_std", "per_combo"}  # shown elsewhere, or not a quality figure
+SKIP_COLUMNS = {
+    "n_fake",
+    "n_real",
+    "n_per_class",
+    "k",
+    "kid_std",
+    "per_combo",
+}  # shown elsewhere, or not a quality figure
 
 
 def compare_table(sources: list[str | Path]) -> str:

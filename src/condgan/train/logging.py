@@ -17,6 +17,7 @@ class MetricsLog:
     def __init__(self, path: Path, batch_size: int) -> None:
         self.path, self.batch_size = path, batch_size
         self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}  # per key: a lazy regulariser's term is there on some steps only
         self._count = 0
         self._since = time.perf_counter()
 
@@ -30,11 +31,12 @@ class MetricsLog:
             events = ("alarm", "rollback") if keep_events else ()
             rows = [r for r in read_metrics(self.path) if r["step"] <= step or any(k in r for k in events)]
             atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
-        self._sums, self._count, self._since = {}, 0, time.perf_counter()
+        self._sums, self._counts, self._count, self._since = {}, {}, 0, time.perf_counter()
 
     def add(self, values: dict[str, torch.Tensor]) -> None:
         for key, value in values.items():
             self._sums[key] = self._sums[key] + value if key in self._sums else value.clone()
+            self._counts[key] = self._counts.get(key, 0) + 1
         self._count += 1
 
     def write(self, row: dict) -> None:
@@ -49,7 +51,7 @@ class MetricsLog:
         if not self._count:
             return {}
         keys, tensors = list(self._sums), tensors or {}
-        values = [self._sums[k] / self._count for k in keys] + [t.float() for t in tensors.values()]
+        values = [self._sums[k] / self._counts[k] for k in keys] + [t.float() for t in tensors.values()]
         means = torch.stack(values).tolist()  # one sync
         now = time.perf_counter()
         row = {"step": step, **{k: round(v, 5) for k, v in zip([*keys, *tensors], means)}}
@@ -57,7 +59,7 @@ class MetricsLog:
         row.update(extra)
         if write:
             self.write(row)
-        self._sums, self._count, self._since = {}, 0, now
+        self._sums, self._counts, self._count, self._since = {}, {}, 0, now
         return row
 
 

@@ -48,6 +48,10 @@ class Batch:
     x_fake: torch.Tensor
     y: torch.Tensor | None
     draws: dict[str, torch.Tensor] = field(default_factory=dict)
+    d_index: int = 0  # the D step's number in the run: lazy regularisers apply on every k-th
+
+    def applies(self, recipe: Recipe, name: str) -> bool:
+        return self.d_index % recipe.interval(name) == 0
 
 
 def _fp32(out: DOutput) -> DOutput:
@@ -70,14 +74,14 @@ def _d_loss(ctx: StepContext, batch: Batch, x_fake: torch.Tensor) -> tuple[torch
     with ctx.autocast():
         out_real, out_fake = _fp32(ctx.D(x_real, y)), _fp32(ctx.D(x_fake, y))
         for name, reg, _ in ctx.recipe.active:
-            if reg.d_term is not None:
+            if reg.d_term is not None and batch.applies(ctx.recipe, name):
                 inputs = DTerms(ctx.D, x_real, x_fake.detach(), y, out_real, out_fake, batch.draws.get(name))
                 terms[name] = reg.d_term(inputs)
     d_loss = ctx.recipe.loss.d(out_real.logits, out_fake.logits)
     stats = {"D(x)": _mean_score(out_real.logits, ctx), "D(G(z))": _mean_score(out_fake.logits, ctx)}
     for name, reg, weight in ctx.recipe.active:
-        if name in terms:
-            d_loss = d_loss + weight * terms[name]
+        if name in terms:  # a lazy term counts k times on the steps it is applied
+            d_loss = d_loss + weight * ctx.recipe.interval(name) * terms[name]
             stats[reg.stat] = terms[name].detach()
     return d_loss, out_fake, {"d_loss": d_loss.detach(), **stats}
 

@@ -13,6 +13,7 @@ import yaml
 from tqdm import tqdm
 
 from condgan import faults
+from condgan.augment import DiffAugment
 from condgan.config import BEST_METRICS, Config
 from condgan.data import load_dataset
 from condgan.data.batches import ShuffledBatches, StreamingBatches, to_signed_unit
@@ -140,6 +141,7 @@ class Trainer:
         autocast, reduce_grads = self.runtime
         self.ctx = StepContext(self.D_fwd, self.opt_D, self.opt_G, self.recipe, autocast, reduce_grads)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        self.augment = DiffAugment(t.diffaugment)
         self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
         self.watch = HealthWatch(self.recipe.loss.probability, t.log_every)
         self.probe = None
@@ -270,7 +272,10 @@ class Trainer:
                 for name, reg, _ in self.recipe.active
                 if reg.draw is not None
             }
-            batch = Batch(x_real, x_fake, y, draws)
+            if self.augment:  # D sees both batches through DiffAugment (G's graph goes through it)
+                x_real = self.augment.apply(x_real, self.augment.draw(size, self.noise_gen, self.device), shard)
+                x_fake = self.augment.apply(x_fake, self.augment.draw(size, self.noise_gen, self.device), shard)
+            batch = Batch(x_real, x_fake, y, draws, d_index=self.step * n + i)
             stats = joint_step(ctx, batch) if last and joint else d_step(ctx, batch)
         if not joint:
             stats |= g_step(ctx, batch)
