@@ -1,6 +1,7 @@
 """The command line as a user runs it: real subprocesses, exit codes, one-line errors."""
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -65,9 +66,20 @@ def test_help_lists_the_subcommands():
         (["--set", "train.on_diverge=ignore"], "train.on_diverge must be one of rollback, stop"),
         (["--set", "train.rollback_lr_factor=2"], "train.rollback_lr_factor must be in (0, 1]"),
         (["--set", "train.keep_checkpoints=0"], "train.keep_checkpoints must be > 0"),
+        (["--set", "train.lr_g=.nan"], "train.lr_g must be a finite number, got nan"),
+        (["--set", "loss.gp_weight=.inf"], "loss.gp_weight must be a finite number, got inf"),
+        (["--set", "loss.r1_gamma=-1"], "loss.r1_gamma must be >= 0, got -1.0"),
+        (["--set", "model.width=100000"], "model.width must be at most 4,096, got 100,000"),
+        (["--set", "train.batch_size=10000000"], "train.batch_size must be at most 65,536"),
+        (["--set", "train=3"], "train must be a mapping, got 3"),
+        (["--set", "train.epochs=many"], "train.epochs must be int or NoneType, got 'many'"),
+        (["--set", "train.diffaugment=flip"], "train.diffaugment: unknown operation 'flip'"),
+        (["--config", "latin1.yaml"], "config file latin1.yaml is not UTF-8 text"),
     ],
 )
-def test_train_user_errors(args, message, tmp_path):
+def test_train_user_errors(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "latin1.yaml").write_bytes("train: {epochs: 1}  # caf\xe9\n".encode("latin-1"))
     assert_user_error(
         condgan("train", "--out", tmp_path / "r", *args, "--no-progress")
         if "--resume" not in args
@@ -94,8 +106,13 @@ def test_sample_png_and_npz(run_dir, tmp_path):
     [
         (["--label", "10"], "label 10 out of range: this generator has classes 0..9"),
         (["--label", "seven"], "unknown label 'seven'; valid: 0..9 or 0, 1, 2"),
-        (["--n", "0"], "--n must be >= 1"),
-        (["--scale", "0"], "--scale must be >= 1"),
+        (["--n", "0"], "--n must be in 1..100,000, got 0"),
+        (["--n", "1000000000"], "--n must be in 1..100,000"),
+        (["--scale", "0"], "--scale must be in 1..32, got 0"),
+        (["--scale", "4096"], "--scale must be in 1..32"),
+        (["--per-class", "10000000"], "--per-class must be in 1..100,000"),
+        (["--label", "\u00b2"], "unknown label"),
+        (["--label", "\u2462"], "unknown label"),
         (["--label", "3", "--seed", "-1"], "--seed must be in 0..9223372036854775807, got -1"),
         (["--label", "3", "--attrs", "class=3"], "give --label or --attrs, not both"),
         (["--out", "x.jpg"], "--out must end in .png or .npz"),
@@ -106,11 +123,17 @@ def test_sample_user_errors(run_dir, tmp_path, args, message):
     assert_user_error(condgan("sample", run_dir, *args, *out), message)
 
 
+def test_sample_into_a_directory_is_refused(run_dir, tmp_path):
+    (tmp_path / "d.png").mkdir()
+    assert_user_error(condgan("sample", run_dir, "--out", tmp_path / "d.png"), "is a directory")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--per-class", "0"], "--per-class must be >= 1, got 0"),
-        (["--per-class", "-3"], "--per-class must be >= 1, got -3"),
+        (["--per-class", "0"], "--per-class must be in 1..100,000, got 0"),
+        (["--per-class", "-3"], "--per-class must be in 1..100,000, got -3"),
+        (["--per-class", "10000000"], "--per-class must be in 1..100,000"),
         (["--seed", "-2"], "--seed must be in 0.."),
     ],
 )
@@ -234,3 +257,114 @@ def test_a_malformed_fault_spec_is_one_line(tmp_path):
         "train", "--out", tmp_path / "r", *TINY, "--steps", "1", "--no-progress", env={"CONDGAN_FAULT": "boom@3"}
     )
     assert_user_error(result, "CONDGAN_FAULT: expected KIND@STEP or KIND@POINT[:N]")
+
+
+def _npz_with_header(path, shape):
+    """A samples file whose images header claims `shape` (no data behind it)."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    labels = io.BytesIO()
+    np.save(labels, np.zeros(3, np.int64))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("images.npy", header.getvalue())
+        archive.writestr("labels.npy", labels.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: _npz_with_header(p, (10**9, 28000, 28000)), "would take 730,156,898 GiB (limit 8 GiB)"),
+        (
+            lambda p: np.savez(p, images=np.zeros((0, 28, 28), np.uint8), labels=np.zeros(0, np.int64)),
+            "holds no images",
+        ),
+        (
+            lambda p: np.savez(p, images=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1, np.int64)),
+            "at least 2 images",
+        ),
+        (
+            lambda p: np.savez(p, images=np.zeros((10, 28, 28), np.uint8), labels=np.arange(10)),
+            "1 of class '0': FID and intra-FID need at least 2 images of every class",
+        ),
+    ],
+    ids=["absurd-header", "empty", "one-sample", "one-per-class"],
+)
+def test_hostile_samples_files_are_one_line(tmp_path, make, message):
+    path = tmp_path / "s.npz"
+    make(path)
+    assert_user_error(condgan("eval", path, "--fast"), message)
+
+
+def _copy_run(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", run_dir, copy], check=True)
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda s: s["G"].update({k: v.fill_(float("nan")) for k, v in list(s["G"].items())[:1]}),
+            "weights are not finite",
+        ),
+        (lambda s: s.update(step=-5), "step must be a whole number >= 0, got -5"),
+        (lambda s: s.update(step="12"), "step must be a whole number >= 0, got '12'"),
+        (lambda s: s.update(config=[1, 2]), "config must be a mapping, got list"),
+    ],
+    ids=["nan-weights", "negative-step", "string-step", "list-config"],
+)
+def test_a_tampered_checkpoint_is_not_resumed(run_dir, tmp_path, change, message):
+    import torch
+
+    copy = _copy_run(run_dir, tmp_path)
+    path = copy / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, path)
+    assert_user_error(condgan("train", "--resume", "--out", copy, "--steps", "99", "--no-progress"), message)
+
+
+def test_a_pickled_checkpoint_is_named_not_condgans(run_dir, tmp_path):
+    import pickle
+
+    copy = _copy_run(run_dir, tmp_path)
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    import torch
+
+    torch.save({"x": Payload()}, copy / "checkpoints" / "last.pt", pickle_module=pickle)
+    result = condgan("train", "--resume", "--out", copy, "--steps", "99", "--no-progress")
+    assert_user_error(result, "is not a condgan checkpoint: it holds Python objects other than tensors")
+    assert "weights_only" not in result.stderr and "owned" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: [m], "is not a condgan generator config"),
+        (lambda m: None, "is not a condgan generator config"),
+        (lambda m: {**m, "kwargs": [1]}, "kwargs must be an object"),
+        (lambda m: {**m, "class_names": "0123456789", "conditions": None}, "class_names must be a list of strings"),
+        (lambda m: {**m, "class_names": ["a"] * 10, "conditions": None}, "class_names holds 'a' twice"),
+        (
+            lambda m: {**m, "class_names": ["a", "b"], "conditions": None},
+            "its condition has 2 columns, the model takes 10",
+        ),
+        (lambda m: {**m, "class_names": [str(i) for i in range(9, -1, -1)]}, "class_names disagree with conditions"),
+        (lambda m: {**m, "conditions": {"kind": "factors", "factors": "x"}}, "conditions.factors must be a list"),
+    ],
+    ids=["list", "null", "kwargs", "names-string", "duplicates", "count", "disagree", "factors"],
+)
+def test_a_tampered_generator_config_is_refused_naming_the_key(run_dir, tmp_path, edit, message):
+    copy = _copy_run(run_dir, tmp_path)
+    path = copy / "generator" / "config.json"
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    assert_user_error(condgan("sample", copy, "--out", tmp_path / "x.png"), message)

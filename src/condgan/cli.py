@@ -96,6 +96,9 @@ def _example_request(spec) -> str:
     return ""
 
 
+SAMPLE_LIMITS = {"n": 100_000, "per_class": 100_000, "scale": 32}  # documented in `condgan sample --help`
+
+
 def cmd_sample(args: argparse.Namespace) -> None:
     from condgan.images import save_png, to_uint8
     from condgan.models.storage import load_generator
@@ -105,10 +108,12 @@ def cmd_sample(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.suffix not in FORMATS:
         raise CondganError(f"--out must end in {' or '.join(FORMATS)}, got '{out.name}'")
-    for flag in ("n", "per_class", "scale"):
+    for flag, limit in SAMPLE_LIMITS.items():
         value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise CondganError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+        if value is not None and not 1 <= value <= limit:
+            raise CondganError(f"--{flag.replace('_', '-')} must be in 1..{limit:,}, got {value}")
+    if out.is_dir():
+        raise CondganError(f"--out {out} is a directory: give a file name ending in {' or '.join(FORMATS)}")
     _check_seed(args.seed)
     asked = args.label is not None or args.attrs is not None
     if args.per_class is not None and asked:
@@ -153,8 +158,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from condgan.metrics.evaluators import EvalRequest, evaluator_for
     from condgan.models.storage import load_generator
 
-    if args.per_class < 1:
-        raise CondganError(f"--per-class must be >= 1, got {args.per_class}")
+    if not 1 <= args.per_class <= SAMPLE_LIMITS["per_class"]:
+        raise CondganError(f"--per-class must be in 1..{SAMPLE_LIMITS['per_class']:,}, got {args.per_class}")
     _check_seed(args.seed)
     source = Path(args.source)
     spec = load_generator(source)[1] if source.is_dir() else None
@@ -292,11 +297,13 @@ def _add_sample(sub) -> None:
     smp = sub.add_parser("sample", help="generate images from a trained run")
     smp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
     smp.add_argument("--label", help="class index or name (default: a grid of every class)")
-    smp.add_argument("--n", type=int, default=64, help="number of images, or per class for a grid (default: 64)")
-    smp.add_argument("--per-class", type=int, help="N images of every class (rows = classes)")
+    smp.add_argument(
+        "--n", type=int, default=64, help="number of images, or per class for a grid (default: 64; at most 100,000)"
+    )
+    smp.add_argument("--per-class", type=int, help="N images of every class (rows = classes; at most 100,000)")
     smp.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images (default: 0)")
     smp.add_argument("--out", required=True, help="output: .png grid or .npz samples file")
-    smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2)")
+    smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2; at most 32)")
     smp.add_argument("--no-labels", action="store_true", help="no class / factor names beside a grid's rows")
     smp.add_argument(
         "--attrs",

@@ -260,10 +260,19 @@ CONDITION_KINDS.add(ConditionSpec.kind, ConditionSpec)
 def condition_from_json(data: Any, class_names: list[str] | None = None) -> Condition:
     """The condition stored in a generator's config.json (`conditions`); files written before
     conditions were stored for classes hold only `class_names`, and a list of factors."""
+    if class_names is not None:
+        if not isinstance(class_names, list) or not all(isinstance(n, str) for n in class_names):
+            raise CondganError(f"class_names must be a list of strings, got {class_names!r}"[:200])
+        if len(set(class_names)) != len(class_names):
+            twice = next(n for n in class_names if class_names.count(n) > 1)
+            raise CondganError(f"class_names holds {twice!r} twice: every class needs its own name")
     if data is None:
         return ConditionSpec.classes(tuple(class_names or ()))
     if isinstance(data, list):  # the first format: factors only
         data = {"kind": ConditionSpec.kind, "factors": data}
     if not isinstance(data, dict):
         raise CondganError(f"conditions must be an object with a kind, got {type(data).__name__}")
-    return CONDITION_KINDS.get(str(data.get("kind"))).from_json(data)
+    condition = CONDITION_KINDS.get(str(data.get("kind"))).from_json(data)
+    if class_names and condition.is_classes and tuple(class_names) != condition.class_names:
+        raise CondganError("class_names disagree with conditions: the file was edited or damaged")
+    return condition

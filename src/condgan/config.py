@@ -40,6 +40,24 @@ def _positive(section: str, **values: float | int | None) -> None:
             raise CondganError(f"{section}.{name} must be > 0, got {value}")
 
 
+# Sizes beyond these are typos, not experiments: refused before any allocation is attempted.
+LIMITS = {
+    "model.z_dim": 4096,
+    "model.width": 4096,
+    "train.batch_size": 65536,
+    "train.n_critic": 100,
+    "data.img_size": 1024,
+    "data.channels": 4,
+}
+
+
+def _at_most(section: str, **values: int | None) -> None:
+    for name, value in values.items():
+        limit = LIMITS[f"{section}.{name}"]
+        if value is not None and value > limit:
+            raise CondganError(f"{section}.{name} must be at most {limit:,}, got {value:,}")
+
+
 @dataclass
 class DataConfig:
     dataset: str = "mnist"
@@ -50,6 +68,8 @@ class DataConfig:
     scale: str = "signed"  # pixels as G learns them: signed [-1, 1] (DCGAN practice) | unit [0, 1] (the seed's)
 
     def __post_init__(self) -> None:
+        _positive("data", img_size=self.img_size, channels=self.channels)
+        _at_most("data", img_size=self.img_size, channels=self.channels)
         if self.scale not in SCALES:
             raise CondganError(f"data.scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
 
@@ -70,6 +90,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
+        _at_most("model", z_dim=self.z_dim, width=self.width)
         MODELS.get(self.name), G_CONDITIONING.get(self.g_cond), D_CONDITIONING.get(self.d_cond)
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
@@ -155,6 +176,7 @@ class TrainConfig:
             keep_checkpoints=self.keep_checkpoints,
             checkpoint_minutes=self.checkpoint_minutes,
         )
+        _at_most("train", batch_size=self.batch_size, n_critic=self.n_critic)
         if self.max_rollbacks < 0:
             raise CondganError(f"train.max_rollbacks must be >= 0, got {self.max_rollbacks}")
         if not 0 < self.rollback_lr_factor <= 1:
@@ -278,6 +300,10 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
         values = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise CondganError(f"config file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise CondganError(f"config file {path} is not UTF-8 text") from None
+    except IsADirectoryError:
+        raise CondganError(f"config file {path} is a directory") from None
     except yaml.YAMLError as err:
         raise CondganError(f"config file {path} is not valid YAML: {err}".splitlines()[0]) from None
     if not isinstance(values, dict):

@@ -64,7 +64,8 @@ def read_image(path: Path, size: int, channels: int) -> np.ndarray:
             left, top = (w - size) // 2, (h - size) // 2
             img = img.crop((left, top, left + size, top + size))
             array = np.asarray(img, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError) as err:
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        # PIL raises SyntaxError for broken chunks and DecompressionBombError for absurd headers
         raise CondganError(f"cannot read image {path}: {err}") from None
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
@@ -76,7 +77,7 @@ def guess_channels(paths: list[Path], sample: int = 64) -> int:
             with Image.open(path) as img:
                 if img.mode not in GREY_MODES:
                     return 3
-        except (OSError, UnidentifiedImageError) as err:
+        except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as err:
             raise CondganError(f"cannot read image {path}: {err}") from None
     return 1
 

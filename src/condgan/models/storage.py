@@ -60,7 +60,9 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
     try:
         meta = json.loads(config_path.read_text())
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError("not a condgan generator config")
+            raise ValueError("config.json is not a condgan generator config (an object with format " + FORMAT + ")")
+        if not isinstance(meta.get("kwargs"), dict):
+            raise ValueError("config.json: kwargs must be an object of G's constructor arguments")
         condition = condition_from_json(meta.get("conditions"), meta.get("class_names"))
         G = family_of(meta).generator(**meta["kwargs"])
         if condition.dim != G.num_classes:

@@ -27,7 +27,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CondganError(f"checkpoint not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
+    except pickle.UnpicklingError:
+        # torch's message suggests weights_only=False, i.e. running the file's code: never
+        raise CondganError(
+            f"{path} is not a condgan checkpoint: it holds Python objects other than tensors, and will not be loaded"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CondganError(f"checkpoint {path} is corrupt or truncated ({first})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -35,4 +40,21 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in state]
     if missing:
         raise CondganError(f"checkpoint {path} is incomplete: missing {', '.join(missing)}")
+    _check_values(state, path)
     return state
+
+
+def _check_values(state: dict[str, Any], path: Path) -> None:
+    """The fields resume trusts: a step, a config, finite weights."""
+    step = state["step"]
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CondganError(f"checkpoint {path}: step must be a whole number >= 0, got {step!r}"[:200])
+    if not isinstance(state["config"], dict):
+        raise CondganError(f"checkpoint {path}: config must be a mapping, got {type(state['config']).__name__}")
+    for net in ("G", "D"):
+        weights = state[net]
+        if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise CondganError(f"checkpoint {path}: {net} must be a mapping of tensors")
+        bad = next((k for k, v in weights.items() if v.is_floating_point() and not bool(v.isfinite().all())), None)
+        if bad is not None:
+            raise CondganError(f"checkpoint {path}: {net}'s weights are not finite (NaN or inf in {bad}); not resumed")
