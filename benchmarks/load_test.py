@@ -3,24 +3,51 @@
     python benchmarks/load_test.py RUN_DIR                      # PyTorch backend
     python benchmarks/load_test.py --onnx g.onnx                # onnxruntime backend
     python benchmarks/load_test.py RUN_DIR --requests 500 --concurrency 8 --n 16
+    python benchmarks/load_test.py RUN_DIR --concurrency 32,63,64,80,128 --serve-args=--max-connections=64
 
 Starts a real server process on a free loopback port, sends GET /api/generate requests
-with random labels and seeds (n images each) from C threads, and prints the error count,
+with random labels and seeds (n images each) from C threads, and prints, per C: the
+requests served, those refused with 503 + Retry-After (the server's limit), the errors
+(anything else: other statuses, a 503 without Retry-After, a dropped connection),
 latency percentiles and throughput. Never talks to anything but 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.serve.conftest import Server, get
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def one_request(url: str, timeout: float = 60) -> tuple[float, str]:
+    """(seconds, 'ok' | 'refused' | 'error') of one GET."""
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            status, headers, body = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        status, headers, body = err.code, err.headers, err.read()
+    except OSError:
+        return time.perf_counter() - start, "error"
+    if status == 200 and headers.get("Content-Type") == "image/png" and body[:8] == PNG:
+        outcome = "ok"
+    elif status == 503 and headers.get("Retry-After"):
+        outcome = "refused"
+    else:
+        outcome = "error"
+    return time.perf_counter() - start, outcome
 
 
 def run(url: str, requests: int, concurrency: int, n: int, num_classes: int, seed: int = 0) -> dict:
@@ -29,28 +56,21 @@ def run(url: str, requests: int, concurrency: int, n: int, num_classes: int, see
         f"{url}/api/generate?label={rng.randrange(max(num_classes, 1))}&n={n}&seed={rng.randrange(2**31)}"
         for _ in range(requests)
     ]
-
-    def one(u: str) -> tuple[float, bool]:
-        start = time.perf_counter()
-        try:
-            status, kind, body = get(u, timeout=60)
-            ok = status == 200 and kind == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n"
-        except OSError:
-            ok = False
-        return time.perf_counter() - start, ok
-
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(one, urls))
+        results = list(pool.map(one_request, urls))
     wall = time.perf_counter() - start
-    latencies = sorted(t for t, _ in results)
-    q = statistics.quantiles(latencies, n=100)
+    served = sorted(t for t, outcome in results if outcome == "ok") or [0.0]
+    q = statistics.quantiles(served, n=100) if len(served) > 1 else served * 99
     return {
         "requests": requests,
-        "errors": sum(not ok for _, ok in results),
+        "concurrency": concurrency,
+        "served": sum(outcome == "ok" for _, outcome in results),
+        "refused": sum(outcome == "refused" for _, outcome in results),
+        "errors": sum(outcome == "error" for _, outcome in results),
         "p50_ms": q[49] * 1e3,
         "p95_ms": q[94] * 1e3,
-        "max_ms": latencies[-1] * 1e3,
+        "max_ms": served[-1] * 1e3,
         "req_per_s": requests / wall,
     }
 
@@ -59,23 +79,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?")
     parser.add_argument("--onnx")
-    parser.add_argument("--requests", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=500, help="requests per concurrency level")
+    parser.add_argument("--concurrency", default="8", help="clients at once; a comma list runs each in turn")
     parser.add_argument("--n", type=int, default=16, help="images per request")
+    parser.add_argument("--serve-args", default="", help="extra `condgan serve` flags, e.g. --max-connections=64")
     args = parser.parse_args()
-    server = Server(*([args.run_dir] if args.run_dir else []), *(["--onnx", args.onnx] if args.onnx else []))
+    source = [args.run_dir] if args.run_dir else ["--onnx", args.onnx]
+    server = Server(*source, *args.serve_args.split())
     try:
-        import json
-
         classes = json.loads(get(server.url + "/api/classes")[2])["classes"]
-        r = run(server.url, args.requests, args.concurrency, args.n, len(classes))
+        for clients in (int(c) for c in args.concurrency.split(",")):
+            r = run(server.url, args.requests, clients, args.n, len(classes))
+            print(
+                f"{clients:>4} clients, {r['requests']} requests ({args.n} images each): {r['served']} served, "
+                f"{r['refused']} refused (503 + Retry-After), {r['errors']} errors; served p50 {r['p50_ms']:.0f} ms, "
+                f"p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; {r['req_per_s']:.1f} requests/s",
+                flush=True,
+            )
     finally:
         server.stop()
-    print(
-        f"{r['requests']} requests ({args.n} images each), {args.concurrency} concurrent: {r['errors']} errors; "
-        f"latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; "
-        f"{r['req_per_s']:.1f} requests/s"
-    )
 
 
 if __name__ == "__main__":

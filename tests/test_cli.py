@@ -15,15 +15,72 @@ from tests.conftest import TINY
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "condgan" / "data" / "bundled" / "mnist"
 
 
-def condgan(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "condgan", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+# Environment that must reach a fresh process: read at import time, or a fault that kills the process.
+NEEDS_A_PROCESS = {"CONDGAN_FOLDER_MEMORY_MB", "CONDGAN_FAULT"}
+
+
+def condgan(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, process: bool = False
+) -> subprocess.CompletedProcess:
+    """`condgan ARGS` -> (returncode, stdout, stderr). In this process by default: a fresh
+    interpreter costs seconds of imports per call, and the CLI is the same `main` either way;
+    `process=True` (or environment only a new process sees) runs `python -m condgan`."""
+    argv = [str(a) for a in args]
+    if process or NEEDS_A_PROCESS & set(env or {}):
+        return subprocess.run(
+            [sys.executable, "-m", "condgan", *argv],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=300,
+            env={**os.environ, **(env or {})},
+        )
+    return _in_process(argv, cwd, env or {})
+
+
+def _in_process(argv: list[str], cwd: Path | None, env: dict[str, str]) -> subprocess.CompletedProcess:
+    import contextlib
+    import io
+    import traceback
+    import warnings
+
+    import torch
+
+    from condgan import faults
+    from condgan.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd, threads = dict(os.environ), os.getcwd(), torch.get_num_threads()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # as a process would print it
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    os.environ.update(env)
+    faults.reset()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.resetwarnings()  # a fresh interpreter's filters: shown once, these categories hidden
+            for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.simplefilter("ignore", hidden)
+            warnings.showwarning = show
+            try:
+                code = main(argv)
+            except SystemExit as exit_:  # argparse: 2 for a usage error, 0 for --help
+                if isinstance(exit_.code, str):
+                    print(exit_.code, file=sys.stderr)
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+            except Exception:
+                traceback.print_exc()  # what the process would show: the tests look for "Traceback"
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        torch.set_num_threads(threads)
+        faults.reset()
+    return subprocess.CompletedProcess(["condgan", *argv], code, out.getvalue(), err.getvalue())
 
 
 def assert_user_error(result: subprocess.CompletedProcess, message: str) -> None:

@@ -204,10 +204,45 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     if (args.run_dir is None) == (args.onnx is None):
         raise CondganError("give a RUN_DIR (PyTorch) or --onnx FILE (onnxruntime), not both or neither")
+    from condgan.serve.limits import MAX_SOCKETS, Admission, timed_protocol
+
+    _check_serve_limits(args)
     backend = OnnxBackend(args.onnx, args.threads) if args.onnx else TorchBackend(args.run_dir, args.threads)
-    app = create_app(backend, max_concurrent=args.max_concurrent)
+    app = Admission(create_app(backend, max_concurrent=args.max_concurrent), args.max_connections, args.queue_timeout)
     print(f"serving {args.onnx or args.run_dir} ({backend.name}) on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", limit_concurrency=args.max_connections)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        http=timed_protocol(args.header_timeout),
+        timeout_keep_alive=args.keep_alive,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        limit_concurrency=max(MAX_SOCKETS, 2 * args.max_connections),
+    )
+
+
+SHUTDOWN_GRACE_S = 3  # SIGTERM: in-flight requests get this long, then are cut
+
+
+def _check_serve_limits(args: argparse.Namespace) -> None:
+    """Refused at start: a server that can run no generation would hang every request."""
+    whole = {"--max-concurrent": (args.max_concurrent, 1, 64), "--max-connections": (args.max_connections, 1, 4096)}
+    whole["--port"] = (args.port, 1, 65535)
+    if args.threads is not None:
+        whole["--threads"] = (args.threads, 1, 1024)
+    for flag, (value, low, high) in whole.items():
+        if not low <= value <= high:
+            raise CondganError(f"{flag} must be {low}..{high}, got {value}")
+    for flag, value in (
+        ("--queue-timeout", args.queue_timeout),
+        ("--keep-alive", args.keep_alive),
+        ("--header-timeout", args.header_timeout),
+    ):
+        if not 0 <= value <= 3600:  # NaN fails too
+            raise CondganError(f"{flag} must be 0..3600 seconds, got {value}")
+    if args.header_timeout <= 0 or args.keep_alive <= 0:
+        raise CondganError("--keep-alive and --header-timeout must be above 0 seconds")
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -351,7 +386,20 @@ def _add_serve(sub) -> None:
     srv.add_argument("--threads", type=int, default=None, help="compute threads (default: the library's)")
     srv.add_argument("--max-concurrent", type=int, default=2, help="generations running at once (default: 2)")
     srv.add_argument(
-        "--max-connections", type=int, default=64, help="open connections before new ones get 503 (default: 64)"
+        "--max-connections",
+        type=int,
+        default=64,
+        help="requests served at once; the excess waits --queue-timeout, then gets 503 + Retry-After (default: 64)",
+    )
+    srv.add_argument(
+        "--queue-timeout", type=float, default=2.0, help="seconds a request beyond the limit waits (default: 2)"
+    )
+    srv.add_argument("--keep-alive", type=float, default=5.0, help="idle keep-alive connections closed after (s, 5)")
+    srv.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="connections with no whole request header closed after (s, 10)",
     )
     srv.set_defaults(func=cmd_serve)
 

@@ -142,6 +142,28 @@ def test_an_unreadable_image_is_named(tmp_path):
         load_folder(root, "train")
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels, with no pixel data behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [(100_000, 100_000), (2**31 - 1, 1)])
+def test_an_image_header_claiming_gigapixels_is_one_line(tmp_path, size):
+    """PIL's bomb check, not an allocation: the CLI names the file and stops."""
+    root = make_folder(tmp_path / "shapes", per_class=3)
+    (root / "circle" / "001.png").write_bytes(png_claiming(*size))
+    result = condgan("train", "--dataset", root, "--img-size", "16", *TINY, "--steps", "1", "--out", tmp_path / "r")
+    assert_user_error(result, "cannot read image")
+    assert "circle/001.png" in result.stderr
+
+
 def test_a_large_folder_streams_through_worker_processes(tmp_path, monkeypatch):
     from condgan.data.batches import ShuffledBatches, StreamingBatches
     from condgan.data.folder import LazyImages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import zlib
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if ndim == 0 or len(data) < header:
         raise CondganError(f"{name} has a truncated or invalid IDX header")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if 0 in shape:
+        raise CondganError(f"{name} holds no data (shape {shape})")
+    expected = header + math.prod(shape) * dtype.itemsize  # exact: numpy's int64 product can wrap
     if len(data) != expected:
         problem = "truncated" if len(data) < expected else "longer than its header says"
         raise CondganError(f"{name} is {problem}: {len(data)} bytes for shape {shape}, expected {expected}")

@@ -20,6 +20,9 @@ from condgan.models import Generator, family_of
 FORMAT = "condgan-generator"
 
 
+MAX_CLASSES = 100_000
+
+
 def save_generator(G: Generator, folder: Path | str, condition: Condition, family: str) -> None:
     """Write G (its family, `config` kwargs and weights) and its condition to `folder`."""
     folder = Path(folder)
@@ -63,6 +66,7 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
             raise ValueError("config.json is not a condgan generator config (an object with format " + FORMAT + ")")
         if not isinstance(meta.get("kwargs"), dict):
             raise ValueError("config.json: kwargs must be an object of G's constructor arguments")
+        _check_kwargs(meta["kwargs"])
         condition = condition_from_json(meta.get("conditions"), meta.get("class_names"))
         G = family_of(meta).generator(**meta["kwargs"])
         if condition.dim != G.num_classes:
@@ -77,3 +81,22 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as err:
         raise CondganError(f"cannot load the generator in {folder}: {err}".splitlines()[0]) from None
     return G.eval(), condition
+
+
+def _check_kwargs(kwargs: dict) -> None:
+    """G's constructor arguments, checked before G is built: a crafted size must not allocate terabytes."""
+    from condgan.config import LIMITS  # config imports the model registry: imported here, not at the top
+
+    sizes = {
+        "z_dim": LIMITS["model.z_dim"],
+        "width": LIMITS["model.width"],
+        "img_size": LIMITS["data.img_size"],
+        "img_channels": LIMITS["data.channels"],
+        "num_classes": MAX_CLASSES,
+    }
+    for key, value in kwargs.items():
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise ValueError(f"config.json: kwargs.{key} must be a number, a word or null, got {type(value).__name__}")
+        limit = sizes.get(key)
+        if limit is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit):
+            raise ValueError(f"config.json: kwargs.{key} must be a whole number 0..{limit:,}, got {value!r}"[:200])

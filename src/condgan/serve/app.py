@@ -153,7 +153,7 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
 
 
 def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
-    app = FastAPI(title="condgan", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="condgan", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     _install_guards(app)
     _add_info_routes(app, backend)
     _add_image_routes(app, Generation(backend, max_concurrent))

@@ -27,7 +27,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CondganError(f"checkpoint not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as err:
+        if not zipfile.is_zipfile(path):
+            # not torch's archive at all: the legacy loader read garbage, not a foreign object
+            raise CondganError(f"checkpoint {path} is corrupt or truncated ({str(err).splitlines()[0]})") from None
         # torch's message suggests weights_only=False, i.e. running the file's code: never
         raise CondganError(
             f"{path} is not a condgan checkpoint: it holds Python objects other than tensors, and will not be loaded"
