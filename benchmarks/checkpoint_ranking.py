@@ -1,7 +1,7 @@
 """Do condgan's metrics rank checkpoints of clearly different quality the same way?
 
     condgan train --checkpoint-every 937 --out runs/ranked      # one checkpoint per MNIST epoch
-    python benchmarks/checkpoint_ranking.py runs/ranked [--per-class 1000]
+    python benchmarks/checkpoint_ranking.py runs/ranked [--per-class 1000] [--write-docs]
 
 Evaluates the untrained generator (step 0, same seed), the first and the last
 checkpoints/step_*.pt of the run (every one with --all) with the full metric set, prints a
@@ -21,6 +21,9 @@ from condgan.metrics.classifier import get_classifier
 from condgan.metrics.report import compute_metrics, generate
 from condgan.train.checkpoint import load_checkpoint
 from condgan.train.setup import build_for
+from docblock import replace_block
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HIGHER_IS_BETTER = {
     "cond_acc": True,
@@ -54,6 +57,7 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--per-class", type=int, default=1000)
     parser.add_argument("--all", action="store_true", help="every checkpoint, not only the first and last")
+    parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/evaluation.md")
     args = parser.parse_args()
     config = Config.from_dict(read_yaml(args.run / "config.yaml"))
     real = load_dataset(config.data.dataset, "test", config.data.data_dir)
@@ -64,14 +68,18 @@ def main() -> None:
         m = compute_metrics(classifier, images, labels, real)
         rows.append((step, m))
         print(f"step {step}: " + " ".join(f"{k} {m[k]:.4f}" for k in HIGHER_IS_BETTER), flush=True)
-    print("\n| step | " + " | ".join(HIGHER_IS_BETTER) + " |")
-    print("|" + " --- |" * (len(HIGHER_IS_BETTER) + 1))
-    for step, m in rows:
-        print(f"| {step} | " + " | ".join(f"{m[k]:.4f}" for k in HIGHER_IS_BETTER) + " |")
+    lines = ["| step | " + " | ".join(HIGHER_IS_BETTER) + " |", "|" + " --- |" * (len(HIGHER_IS_BETTER) + 1)]
+    lines += [f"| {step} | " + " | ".join(f"{m[k]:.4f}" for k in HIGHER_IS_BETTER) + " |" for step, m in rows]
+    order = []
     for key, higher in HIGHER_IS_BETTER.items():
         values = [m[key] for _, m in rows]
         ordered = values == sorted(values, reverse=not higher)
-        print(f"{key}: {'monotone with training' if ordered else 'NOT monotone'}")
+        order.append(f"{key}: {'monotone with training' if ordered else 'NOT monotone'}")
+    print("\n" + "\n".join(lines) + "\n\n" + "\n".join(order))
+    if args.write_docs:
+        source = f"(`python benchmarks/checkpoint_ranking.py RUN`, {len(rows)} generators)"
+        body = [*lines, "", "; ".join(order) + " " + source]
+        replace_block(ROOT / "docs" / "evaluation.md", "checkpoint-ranking", "\n".join(body))
 
 
 if __name__ == "__main__":

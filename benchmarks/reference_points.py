@@ -1,9 +1,10 @@
 """Reference points for condgan's metrics: what real data, wrong labels, collapse and noise score.
 
     python benchmarks/reference_points.py [--dataset mnist] [--data-dir DIR] [--out benchmarks/out/reference]
+    python benchmarks/reference_points.py --write-docs     # and put the table into docs/evaluation.md
 
 Each point is a samples .npz of 10,000 images evaluated against the test split exactly as
-`condgan eval` does; the table is printed as Markdown (docs/evaluation.md).
+`condgan eval` does; the table is printed as Markdown.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from condgan.data import load_dataset
 from condgan.images import to_hwc
 from condgan.metrics.report import compare_table, evaluate
 from condgan.samples_file import save_samples
+from docblock import replace_block
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def reference_sets(dataset: str, data_dir: str | None, per_class: int = 1000) -> dict[str, tuple]:
@@ -42,16 +46,25 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--data-dir")
     parser.add_argument("--out", default="benchmarks/out/reference")
+    parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/evaluation.md")
     args = parser.parse_args()
     out = Path(args.out)
-    paths = []
+    paths, names = [], []
     for name, (images, labels) in reference_sets(args.dataset, args.data_dir).items():
         path = out / f"{args.dataset}-{name.split()[0].replace('(', '')}.npz"
         save_samples(path, to_hwc(images), labels.numpy())
         result = evaluate(path, dataset=args.dataset, data_dir=args.data_dir)
         print(f"{name}: cond_acc {result['cond_acc']:.4f} fid {result['fid']:.3f}", flush=True)
         paths.append(path)
-    print(compare_table(paths))
+        names.append(name)
+    table = compare_table(paths)
+    print(table)
+    if args.write_docs:
+        rows = table.splitlines()
+        for path, name in zip(paths, names, strict=True):  # the set's name, not this machine's path
+            rows = [row.replace(f"| {path} |", f"| {name} |", 1) for row in rows]
+        body = "\n".join([*rows, "", f"(`python benchmarks/reference_points.py --dataset {args.dataset}`)"])
+        replace_block(ROOT / "docs" / "evaluation.md", f"reference-{args.dataset}", body)
 
 
 if __name__ == "__main__":

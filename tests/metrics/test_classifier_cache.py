@@ -42,3 +42,20 @@ def test_training_a_classifier_leaves_the_global_rng_alone():
     torch.manual_seed(5)
     train_classifier(small_data(), epochs=1)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_the_shipped_mnist_judge_is_the_one_mnist_gets(tmp_path, monkeypatch):
+    """Its file name is the cache key of the bundled MNIST: a change to the data, the
+    architecture version or the training defaults must ship a new judge, not silently retrain."""
+    from importlib import resources
+
+    from condgan.data import load_dataset
+    from condgan.metrics.classifier import accuracy, cache_key
+
+    monkeypatch.setenv("CONDGAN_CACHE_DIR", str(tmp_path))
+    train = load_dataset("mnist", "train")
+    shipped = resources.files("condgan.metrics") / "weights" / f"mnist-{cache_key(train, 0, 5)}.safetensors"
+    assert shipped.is_file()
+    judge = cached_classifier(train, "mnist", verbose=False)
+    assert not (tmp_path / "classifiers").exists()  # loaded, not trained
+    assert accuracy(judge, load_dataset("mnist", "test")) >= 0.994

@@ -6,9 +6,9 @@ content, the architecture version and the seed; an entry whose key does not matc
 never used.
 
 The MNIST classifier ships with condgan (`weights/`, 1.4 MB, the one this code trains with
-seed 0 on the bundled MNIST): every machine then judges with the same weights, so eval
-figures and the real-data floor agree across machines (a retrained one differs from CPU to
-CPU, and its floor with it: 1.30 here, 1.87 elsewhere), and no first eval waits minutes.
+seed 0 on the bundled MNIST): every machine then judges with the same weights (training is
+seeded but not bit-identical across CPUs and thread counts), so eval figures and the
+real-data floor compare across machines, and no first eval waits minutes for training.
 """
 
 from __future__ import annotations
