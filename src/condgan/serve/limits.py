@@ -54,7 +54,7 @@ class Admission:
             self.waiting += 1
             try:
                 await asyncio.wait_for(self._free.wait_for(lambda: self.in_service < self.limit), self.wait_s)
-            except TimeoutError:
+            except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
                 return False
             finally:
                 self.waiting -= 1
