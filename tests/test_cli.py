@@ -417,8 +417,10 @@ def test_a_pickled_checkpoint_is_named_not_condgans(run_dir, tmp_path):
         ),
         (lambda m: {**m, "class_names": [str(i) for i in range(9, -1, -1)]}, "class_names disagree with conditions"),
         (lambda m: {**m, "conditions": {"kind": "factors", "factors": "x"}}, "conditions.factors must be a list"),
+        (lambda m: {**m, "kwargs": {**m["kwargs"], "z_dim": 10**9}}, "kwargs.z_dim must be a whole number 0..4,096"),
+        (lambda m: {**m, "kwargs": {**m["kwargs"], "width": [8]}}, "kwargs.width must be a number, a word or null"),
     ],
-    ids=["list", "null", "kwargs", "names-string", "duplicates", "count", "disagree", "factors"],
+    ids=["list", "null", "kwargs", "names-string", "duplicates", "count", "disagree", "factors", "huge-z", "list-w"],
 )
 def test_a_tampered_generator_config_is_refused_naming_the_key(run_dir, tmp_path, edit, message):
     copy = _copy_run(run_dir, tmp_path)

@@ -227,22 +227,25 @@ SHUTDOWN_GRACE_S = 3  # SIGTERM: in-flight requests get this long, then are cut
 
 def _check_serve_limits(args: argparse.Namespace) -> None:
     """Refused at start: a server that can run no generation would hang every request."""
-    whole = {"--max-concurrent": (args.max_concurrent, 1, 64), "--max-connections": (args.max_connections, 1, 4096)}
-    whole["--port"] = (args.port, 1, 65535)
-    if args.threads is not None:
-        whole["--threads"] = (args.threads, 1, 1024)
+    whole = {
+        "--max-concurrent": (args.max_concurrent, 1, 64),
+        "--max-connections": (args.max_connections, 1, 4096),
+        "--port": (args.port, 1, 65535),
+        "--threads": (1 if args.threads is None else args.threads, 1, 1024),  # None: the library's own
+    }
     for flag, (value, low, high) in whole.items():
         if not low <= value <= high:
             raise CondganError(f"{flag} must be {low}..{high}, got {value}")
-    for flag, value in (
-        ("--queue-timeout", args.queue_timeout),
-        ("--keep-alive", args.keep_alive),
-        ("--header-timeout", args.header_timeout),
+    # seconds: waiting may be 0 (refuse at once); a timer of 0 would close every connection
+    for flag, value, zero_ok in (
+        ("--queue-timeout", args.queue_timeout, True),
+        ("--keep-alive", args.keep_alive, False),
+        ("--header-timeout", args.header_timeout, False),
     ):
         if not 0 <= value <= 3600:  # NaN fails too
             raise CondganError(f"{flag} must be 0..3600 seconds, got {value}")
-    if args.header_timeout <= 0 or args.keep_alive <= 0:
-        raise CondganError("--keep-alive and --header-timeout must be above 0 seconds")
+        if value == 0 and not zero_ok:
+            raise CondganError(f"{flag} must be above 0 seconds")
 
 
 def cmd_data(args: argparse.Namespace) -> None:

@@ -114,7 +114,9 @@ def test_half_open_connections_neither_block_nor_linger(limited):
         (["--max-concurrent", "0"], "--max-concurrent must be 1..64, got 0"),
         (["--max-connections", "0"], "--max-connections must be 1..4096, got 0"),
         (["--queue-timeout", "nan"], "--queue-timeout must be 0..3600 seconds, got nan"),
-        (["--header-timeout", "0"], "must be above 0 seconds"),
+        (["--header-timeout", "0"], "--header-timeout must be above 0 seconds"),
+        (["--keep-alive", "0"], "--keep-alive must be above 0 seconds"),
+        (["--threads", "0"], "--threads must be 1..1024, got 0"),
         (["--port", "70000"], "--port must be 1..65535, got 70000"),
     ],
 )

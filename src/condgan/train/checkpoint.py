@@ -28,16 +28,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if not zipfile.is_zipfile(path):
-            # not torch's archive at all: the legacy loader read garbage, not a foreign object
-            raise CondganError(f"checkpoint {path} is corrupt or truncated ({str(err).splitlines()[0]})") from None
+        if not zipfile.is_zipfile(path):  # not torch's archive: the legacy loader read garbage
+            raise _corrupt(path, err) from None
         # torch's message suggests weights_only=False, i.e. running the file's code: never
         raise CondganError(
             f"{path} is not a condgan checkpoint: it holds Python objects other than tensors, and will not be loaded"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CondganError(f"checkpoint {path} is corrupt or truncated ({first})") from None
+        raise _corrupt(path, err) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CondganError(f"{path} is not a condgan checkpoint")
     missing = [k for k in REQUIRED if k not in state]
@@ -45,6 +43,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CondganError(f"checkpoint {path} is incomplete: missing {', '.join(missing)}")
     _check_values(state, path)
     return state
+
+
+def _corrupt(path: Path, err: Exception) -> CondganError:
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return CondganError(f"checkpoint {path} is corrupt or truncated ({first})")
 
 
 def _check_values(state: dict[str, Any], path: Path) -> None:
