@@ -9,6 +9,11 @@ end to end, then `condgan eval RUN` scores 1,000 samples per class with condgan'
 classifier. Finished runs are kept under --runs and reused (delete one to redo it), so an
 interrupted table resumes where it stopped. Wall times are from this machine: compare
 them only within one table.
+
+Image-to-image presets (those with a data.task) go to their own table (block `images`): each
+is trained twice, as the preset and as its L1-only baseline (`--set loss.adv_weight=0`), and
+`condgan eval RUN --baseline L1_RUN` scores both and the input / bicubic baselines on the
+whole test split.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from pathlib import Path
 
 from condgan.config import load_config, preset_names
+from docblock import replace_block
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
@@ -75,6 +81,62 @@ def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
     return row
 
 
+IMAGE_COLUMNS = [
+    ("class_preserved", "class preserved", "{:.1%}"),
+    ("fid", "FID", "{:.2f}"),
+    ("l1", "L1", "{:.4f}"),
+    ("psnr", "PSNR", "{:.2f}"),
+    ("ssim", "SSIM", "{:.3f}"),
+]
+
+
+def train_timed(preset: str, run: Path, args: argparse.Namespace, *extra: str) -> int:
+    flags = ["--config", preset, "--out", str(run), "--no-progress", *extra]
+    start = time.perf_counter()
+    condgan("train", *flags, *(["--data-dir", str(args.data_dir)] if args.data_dir else []))
+    return round(time.perf_counter() - start)
+
+
+def run_image(preset: str, args: argparse.Namespace) -> dict:
+    """Train an image-to-image preset and its L1-only twin (unless done), evaluate both side by side."""
+    run, l1_run = args.runs / preset, args.runs / f"{preset}-l1only"
+    result_path = run / "results.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    for folder in (run, l1_run):
+        if folder.exists() and not (folder / "train_s.json").is_file():
+            raise SystemExit(f"{folder} holds an unfinished run: delete it to redo it")
+    times = {}
+    for folder, extra in ((run, ()), (l1_run, ("--set", "loss.adv_weight=0"))):
+        if not folder.exists():
+            seconds = train_timed(preset, folder, args, *extra)
+            (folder / "train_s.json").write_text(json.dumps(seconds))
+        times[folder.name] = json.loads((folder / "train_s.json").read_text())
+    condgan("eval", str(run), "--baseline", str(l1_run), *(["--data-dir", str(args.data_dir)] if args.data_dir else []))
+    metrics = json.loads((run / "eval.json").read_text())
+    row = {"preset": preset, "dataset": metrics["dataset"], "task": metrics["task"], "n": metrics["n"]}
+    row |= {"train_s": times[run.name], "l1only_train_s": times[l1_run.name], "pix2pix": metrics}
+    result_path.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def image_table(rows: list[dict]) -> str:
+    head = "| preset | task | model | " + " | ".join(title for _, title, _ in IMAGE_COLUMNS) + " | train time |"
+    lines = [head, "|" + " --- |" * (len(IMAGE_COLUMNS) + 4)]
+    names = {"model": "pix2pix", "l1_only": "L1 only", "input": "the input", "bicubic": "bicubic"}
+    for row in rows:
+        figures = {"model": row["pix2pix"], **row["pix2pix"]["baselines"]}
+        for key, label in names.items():
+            if key not in figures:
+                continue
+            cells = [fmt.format(figures[key][k]) if k in figures[key] else "–" for k, _, fmt in IMAGE_COLUMNS]
+            seconds = {"model": row["train_s"], "l1_only": row["l1only_train_s"]}.get(key)
+            when = f"{seconds // 60} m {seconds % 60:02d} s" if seconds is not None else "–"
+            first = f"`{row['preset']}` | {row['task']} on {row['dataset']}" if key == "model" else " | "
+            lines.append(f"| {first} | {label} | " + " | ".join(cells) + f" | {when} |")
+    return "\n".join(lines)
+
+
 def describe(preset: str) -> str:
     c = load_config(preset)
     r = c.recipe()
@@ -122,8 +184,16 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=1000, help="evaluation samples per class")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     args = parser.parse_args()
+    images = [p for p in args.presets if load_config(p).data.task]
+    if images:
+        image_rows = [run_image(p, args) for p in images]
+        for r in image_rows:
+            print(
+                f"{r['preset']}: {r['pix2pix']['class_preserved']:.1%} class preserved, FID {r['pix2pix']['fid']:.2f}"
+            )
+        replace_block(args.out, "images", image_table(image_rows))
     rows = []
-    for preset in args.presets:
+    for preset in [p for p in args.presets if p not in images]:
         own = load_config(preset).data.dataset
         for dataset in [own, OTHER[own]] if args.cross else [own]:
             row = run_one(preset, dataset, args)
@@ -133,6 +203,8 @@ def main() -> None:
                 f"intra-FID {row['intra_fid']:.2f}, recall {row['recall']:.3f}, {row['train_s']} s",
                 flush=True,
             )
+    if not rows:
+        return
     rows.sort(key=lambda r: (r["dataset"], -r["cond_acc"]))
     text = args.out.read_text() if args.out.is_file() else "# Results\n\n<!-- table -->\n<!-- /table -->\n"
     start, end = text.index("<!-- table -->"), text.index("<!-- /table -->")

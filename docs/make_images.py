@@ -5,7 +5,9 @@
 
 Each picture is made by the same command a user types (`condgan sample RUN --n 8 --out ...`
 after `condgan train --config PRESET`); the seed recipe's health.png comes from
-`condgan train --config mnist-cgan-mlp-seed`.
+`condgan train --config mnist-cgan-mlp-seed`; the image-to-image pictures are input | output
+| target rows of the first 8 test pairs (`condgan.translate.translation_grid`, what the
+per-epoch grids of such a run show).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 SAMPLED = {"mnist-cdcgan": "mnist-cdcgan.png", "mnist-cgan-mlp": "mnist-cgan-mlp.png"}  # preset -> picture
+TRANSLATED = ("mnist-superres4", "mnist-inpaint", "fashion-edges", "coloured-mnist-colourise")
 
 
 def condgan(*args: str) -> None:
@@ -37,6 +40,21 @@ def run_of(preset: str, runs: Path) -> Path:
     return out
 
 
+def translation_picture(run: Path, out: Path) -> None:
+    import yaml
+
+    from condgan import load_generator
+    from condgan.data.paired import load_pairs
+    from condgan.images import save_png
+    from condgan.translate import translation_grid
+
+    data = yaml.safe_load((run / "config.yaml").read_text())["data"]
+    test = load_pairs(data["dataset"], data["task"], "test", data.get("data_dir"))
+    G, _ = load_generator(run)
+    save_png(translation_grid(G, test.inputs[:8], test.images[:8]), out, scale=2)
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "results", help="where the preset runs are")
@@ -45,6 +63,8 @@ def main() -> None:
     for preset, name in SAMPLED.items():
         condgan("sample", run_of(preset, args.runs), "--n", "8", "--seed", "0", "--out", IMAGES / name)
         print(f"wrote {IMAGES / name}")
+    for preset in TRANSLATED:
+        translation_picture(run_of(preset, args.runs), IMAGES / f"{preset}.png")
     seed = run_of("mnist-cgan-mlp-seed", args.runs)
     shutil.copyfile(seed / "health.png", IMAGES / "health-seed.png")
     print(f"wrote {IMAGES / 'health-seed.png'}")

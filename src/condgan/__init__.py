@@ -17,6 +17,7 @@ _PUBLIC = {
     "build_models": "condgan.models",
     "load_generator": "condgan.models.storage",
     "sample": "condgan.sampling",
+    "translate": "condgan.translate",
     "Trainer": "condgan.train",
 }
 __all__ = sorted(_PUBLIC)

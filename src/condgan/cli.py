@@ -1,6 +1,6 @@
 """Conditional GANs that make the class you ask for: train, measure, serve.
 
-The command line (`condgan train | sample | eval | compare | export | serve | data`). User
+The command line (`condgan train | sample | translate | eval | compare | export | serve | data`). User
 errors exit 2 with one line; a run stopped by its divergence guard exits 3.
 """
 
@@ -45,6 +45,8 @@ def _train_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
     ):
         if value is not None:
             flags[section][key] = value
+    if getattr(args, "tensorboard", False):
+        flags["train"]["tensorboard"] = True
     if args.epochs is not None:
         flags["train"].update(epochs=args.epochs, steps=None)
     if args.steps is not None:
@@ -78,12 +80,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress, dist=info)
     say = print if info.is_main else (lambda *a: None)
     ranks = f" on {info.world_size} processes" if info.enabled else ""
-    say(f"training {config.model.name} on {config.data.dataset} for {trainer.total_steps} steps{ranks} -> {run_dir}")
+    what = f"{config.data.dataset} ({config.data.task})" if config.data.task else config.data.dataset
+    say(f"training {config.model.name} on {what} for {trainer.total_steps} steps{ranks} -> {run_dir}")
     trainer.fit()
-    say(
-        f"done: {run_dir}\nsample with: condgan sample {run_dir} {_example_request(trainer.spec)}--n 64 "
-        "--out samples.png"
-    )
+    if config.data.task:
+        say(f"done: {run_dir}\ntranslate with: condgan translate {run_dir} --split test --out translated.npz")
+    else:
+        say(
+            f"done: {run_dir}\nsample with: condgan sample {run_dir} {_example_request(trainer.spec)}--n 64 "
+            "--out samples.png"
+        )
 
 
 def _example_request(spec) -> str:
@@ -104,28 +110,33 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from condgan.models.storage import load_generator
     from condgan.samples_file import save_samples
     from condgan.sampling import conditions_of, grid, noise, per_condition, picture, sample
+    from condgan.translate import refuse_image_condition
 
     out = Path(args.out)
-    if out.suffix not in FORMATS:
-        raise CondganError(f"--out must end in {' or '.join(FORMATS)}, got '{out.name}'")
+    folder = args.format == "folder" or (args.format is None and not out.suffix)
+    if not folder and out.suffix not in FORMATS:
+        raise CondganError(f"--out must end in {' or '.join(FORMATS)} or be a folder, got '{out.name}'")
     for flag, limit in SAMPLE_LIMITS.items():
         value = getattr(args, flag)
         if value is not None and not 1 <= value <= limit:
             raise CondganError(f"--{flag.replace('_', '-')} must be in 1..{limit:,}, got {value}")
-    if out.is_dir():
+    if args.format is not None and not folder and out.suffix != f".{args.format}":
+        raise CondganError(f"--format {args.format} writes a .{args.format} file, got '{out.name}'")
+    if out.is_dir() and not folder:
         raise CondganError(f"--out {out} is a directory: give a file name ending in {' or '.join(FORMATS)}")
     _check_seed(args.seed)
     asked = args.label is not None or args.attrs is not None
     if args.per_class is not None and asked:
         raise CondganError("give --label / --attrs or --per-class, not both")
     G, spec = load_generator(args.run_dir)
+    refuse_image_condition(spec, "condgan sample")
     codes, rows, columns = None, None, None
     if asked:  # n images of one condition
         code = spec.request(args.label, args.attrs)
         codes = np.repeat(code[None], args.n, axis=0)
         x, ncol = sample(G, conditions_of(spec, codes), seed=args.seed, n=args.n), 8
         what = args.attrs or f"class {spec.class_names[int(code[0])]}"
-    elif out.suffix == ".png" and args.per_class is None:  # the picture of every condition, shared noise
+    elif out.suffix == ".png" and args.per_class is None and not folder:  # every condition, shared noise
         x, ncol = grid(G, spec, noise(args.n, G.z_dim, args.seed))
         rows, columns = spec.grid_labels()
         what = spec.describe()
@@ -137,6 +148,14 @@ def cmd_sample(args: argparse.Namespace) -> None:
         what = f"{count} per {'class' if spec.is_classes else 'condition'}" if spec.factors else "unconditional"
     if not bool(x.isfinite().all()):
         raise CondganError(f"the generator in {args.run_dir} produced non-finite images (NaN or inf): nothing written")
+    if folder:
+        from condgan.sample_folder import MANIFEST, write_folder
+
+        if codes is None:
+            codes = np.zeros((len(x), 0), np.int64)  # unconditional: one folder
+        counts = write_folder(out, x, codes, spec, args.seed)
+        print(f"wrote {len(x)} images ({what}, seed {args.seed}) in {len(counts)} folder(s) to {out}/ ({MANIFEST})")
+        return
     if out.suffix == ".png":
         labels = not args.no_labels
         save_png(picture(x, ncol, rows if labels else None, columns if labels else None), out, scale=args.scale)
@@ -163,13 +182,35 @@ def cmd_eval(args: argparse.Namespace) -> None:
     _check_seed(args.seed)
     source = Path(args.source)
     spec = load_generator(source)[1] if source.is_dir() else None
+    if args.baseline is not None and (spec is None or spec.kind != "image") and not _translated_file(source):
+        raise CondganError("--baseline compares image-to-image runs (pix2pix); this source samples")
     request = EvalRequest(
-        source, args.dataset, args.data_dir, args.per_class, args.seed, not args.fast, args.inception_weights
+        source,
+        args.dataset,
+        args.data_dir,
+        args.per_class,
+        args.seed,
+        not args.fast,
+        args.inception_weights,
+        Path(args.baseline) if args.baseline else None,
     )
-    result, paths = evaluator_for(source, spec)(request)
+    result, paths = evaluator_for(source, spec, _translated_file(source))(request)
     for path in paths:
         print(f"wrote {path}")
     print(json.dumps(result))  # the last line: the figures, for scripts
+
+
+def _translated_file(source: Path) -> bool:
+    """A `condgan translate --split` .npz (it holds inputs and targets)."""
+    import zipfile
+
+    if source.suffix != ".npz" or not source.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(source) as archive:
+            return {"inputs.npy", "targets.npy"} <= set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False  # the samples-file reader says what is wrong with it
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -193,61 +234,6 @@ def cmd_export(args: argparse.Namespace) -> None:
         raise CondganError(f"ONNX output differs from PyTorch by {diff:.3g} (> 1e-4): do not use {out}")
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    try:
-        import uvicorn
-
-        from condgan.serve.app import create_app
-    except ImportError as err:
-        raise CondganError(f"{err.name} is not installed: pip install 'condgan[serve]'") from None
-    from condgan.serve.backends import OnnxBackend, TorchBackend
-
-    if (args.run_dir is None) == (args.onnx is None):
-        raise CondganError("give a RUN_DIR (PyTorch) or --onnx FILE (onnxruntime), not both or neither")
-    from condgan.serve.limits import MAX_SOCKETS, Admission, timed_protocol
-
-    _check_serve_limits(args)
-    backend = OnnxBackend(args.onnx, args.threads) if args.onnx else TorchBackend(args.run_dir, args.threads)
-    app = Admission(create_app(backend, max_concurrent=args.max_concurrent), args.max_connections, args.queue_timeout)
-    print(f"serving {args.onnx or args.run_dir} ({backend.name}) on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        http=timed_protocol(args.header_timeout),
-        timeout_keep_alive=args.keep_alive,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        limit_concurrency=max(MAX_SOCKETS, 2 * args.max_connections),
-    )
-
-
-SHUTDOWN_GRACE_S = 3  # SIGTERM: in-flight requests get this long, then are cut
-
-
-def _check_serve_limits(args: argparse.Namespace) -> None:
-    """Refused at start: a server that can run no generation would hang every request."""
-    whole = {
-        "--max-concurrent": (args.max_concurrent, 1, 64),
-        "--max-connections": (args.max_connections, 1, 4096),
-        "--port": (args.port, 1, 65535),
-        "--threads": (1 if args.threads is None else args.threads, 1, 1024),  # None: the library's own
-    }
-    for flag, (value, low, high) in whole.items():
-        if not low <= value <= high:
-            raise CondganError(f"{flag} must be {low}..{high}, got {value}")
-    # seconds: waiting may be 0 (refuse at once); a timer of 0 would close every connection
-    for flag, value, zero_ok in (
-        ("--queue-timeout", args.queue_timeout, True),
-        ("--keep-alive", args.keep_alive, False),
-        ("--header-timeout", args.header_timeout, False),
-    ):
-        if not 0 <= value <= 3600:  # NaN fails too
-            raise CondganError(f"{flag} must be 0..3600 seconds, got {value}")
-        if value == 0 and not zero_ok:
-            raise CondganError(f"{flag} must be above 0 seconds")
-
-
 def cmd_data(args: argparse.Namespace) -> None:
     from condgan.data import DATASETS, candidate_dirs, download_dir, file_url, find, locate
     from condgan.data.formats import verify
@@ -265,6 +251,11 @@ def cmd_data(args: argparse.Namespace) -> None:
 
         sizes = "x".join(str(len(f.values)) for f in COLOURED_MNIST_SPEC.factors)
         print(f"{COLOURED_MNIST:<16} {sizes:>7}  {'3x28x28':<9} made from mnist: factors digit x colour")
+        from condgan.data.tasks import PAIR_TASKS
+
+        print("\nimage-to-image pairs (--model pix2pix --set data.task=TASK, on any dataset above):")
+        for name, task in PAIR_TASKS.in_order():
+            print(f"  {name:<15} {task.summary}")
         return
     if args.name is None:
         raise CondganError(f"condgan data {args.action} needs a dataset NAME; valid: {', '.join(DATASETS.names())}")
@@ -328,6 +319,11 @@ def _add_train(sub) -> None:
         help="override any config field, e.g. --set train.lr_g=1e-4 (repeatable)",
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log to RUN/tb/ for TensorBoard (pip install 'condgan[tensorboard]')",
+    )
     train.set_defaults(func=cmd_train)
 
 
@@ -340,7 +336,14 @@ def _add_sample(sub) -> None:
     )
     smp.add_argument("--per-class", type=int, help="N images of every class (rows = classes; at most 100,000)")
     smp.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images (default: 0)")
-    smp.add_argument("--out", required=True, help="output: .png grid or .npz samples file")
+    smp.add_argument(
+        "--out",
+        required=True,
+        help="output: .png grid, .npz samples file, or a folder (DIR/<class>/N.png + manifest.csv)",
+    )
+    smp.add_argument(
+        "--format", choices=["png", "npz", "folder"], help="default: from --out (a name without suffix: folder)"
+    )
     smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2; at most 32)")
     smp.add_argument("--no-labels", action="store_true", help="no class / factor names beside a grid's rows")
     smp.add_argument(
@@ -364,6 +367,9 @@ def _add_eval(sub) -> None:
         metavar="PATH",
         help="local FID Inception weights for Inception FID/KID/IS (never downloaded; default: skip)",
     )
+    ev.add_argument(
+        "--baseline", metavar="RUN_DIR", help="image-to-image runs: an L1-only run to compare with (side by side)"
+    )
     ev.set_defaults(func=cmd_eval)
 
 
@@ -378,33 +384,6 @@ def _add_export(sub) -> None:
     exp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
     exp.add_argument("--out", required=True, help="output .onnx file")
     exp.set_defaults(func=cmd_export)
-
-
-def _add_serve(sub) -> None:
-    srv = sub.add_parser("serve", help="serve a generator: demo page and HTTP API ([serve] extra)")
-    srv.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory (PyTorch backend)")
-    srv.add_argument("--onnx", metavar="FILE", help="serve this ONNX export with onnxruntime instead")
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    srv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    srv.add_argument("--threads", type=int, default=None, help="compute threads (default: the library's)")
-    srv.add_argument("--max-concurrent", type=int, default=2, help="generations running at once (default: 2)")
-    srv.add_argument(
-        "--max-connections",
-        type=int,
-        default=64,
-        help="requests served at once; the excess waits --queue-timeout, then gets 503 + Retry-After (default: 64)",
-    )
-    srv.add_argument(
-        "--queue-timeout", type=float, default=2.0, help="seconds a request beyond the limit waits (default: 2)"
-    )
-    srv.add_argument("--keep-alive", type=float, default=5.0, help="idle keep-alive connections closed after (s, 5)")
-    srv.add_argument(
-        "--header-timeout",
-        type=float,
-        default=10.0,
-        help="connections with no whole request header closed after (s, 10)",
-    )
-    srv.set_defaults(func=cmd_serve)
 
 
 def _add_data(sub) -> None:
@@ -423,7 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="condgan", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"condgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_sample, _add_eval, _add_compare, _add_export, _add_serve, _add_data):
+    from condgan.cli_serve import add_serve
+    from condgan.cli_translate import add_translate
+
+    for add in (_add_train, _add_sample, add_translate, _add_eval, _add_compare, _add_export, add_serve, _add_data):
         add(sub)
     return parser
 

@@ -253,8 +253,60 @@ class ConditionSpec:
         return cls(factors)
 
 
+@dataclass(frozen=True)
+class ImageCondition:
+    """G translates an image (pix2pix): the condition is an (in_channels, img_size, img_size) image
+    made by `task` (condgan.data.tasks). `source_classes` name the labels that travel with the
+    pairs (an inpainted 7 should still be a 7: eval's "class preserved"); () when there are none."""
+
+    in_channels: int
+    img_size: int
+    task: str
+    source_classes: tuple[str, ...] = ()
+    kind: ClassVar[str] = "image"
+    dim: ClassVar[int] = 0  # no label columns: the image goes to G and D as it is
+    is_classes: ClassVar[bool] = False
+    factors: ClassVar[tuple] = ()
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.source_classes
+
+    def describe(self) -> str:
+        return f"an image ({self.task}, {self.in_channels} channel(s), {self.img_size} px)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "in_channels": self.in_channels,
+            "img_size": self.img_size,
+            "task": self.task,
+            "source_classes": list(self.source_classes),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImageCondition:
+        try:
+            channels, size, task = data["in_channels"], data["img_size"], data["task"]
+            names = data.get("source_classes", [])
+        except KeyError as err:
+            raise CondganError(f"an image condition needs {err.args[0]}") from None
+        for key, value, hi in (("in_channels", channels, 4), ("img_size", size, 1024)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= hi:
+                raise CondganError(f"conditions.{key} must be a whole number 1..{hi}, got {value!r}"[:200])
+        if not isinstance(task, str) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise CondganError("conditions.task must be a word and source_classes a list of names")
+        return cls(channels, size, task, tuple(names))
+
+
+def feeds_condition(condition: Condition, num_classes: int) -> bool:
+    """Whether G and D take a condition y at all: label columns, or an image."""
+    return bool(num_classes) or condition.kind == ImageCondition.kind
+
+
 CONDITION_KINDS: Registry[type] = Registry("condition kind")
 CONDITION_KINDS.add(ConditionSpec.kind, ConditionSpec)
+CONDITION_KINDS.add(ImageCondition.kind, ImageCondition)
 
 
 def condition_from_json(data: Any, class_names: list[str] | None = None) -> Condition:

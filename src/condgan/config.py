@@ -18,11 +18,14 @@ from typing import Any
 import yaml
 
 from condgan.augment import parse_policy
+from condgan.data.tasks import DIRECTIONS, PAIR_TASKS
 from condgan.errors import CondganError
 from condgan.losses import LOSSES, Recipe, resolve_recipe
 from condgan.models import MODELS
 from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
 from condgan.models.mlp import ACTIVATIONS
+from condgan.models.pix2pix import NORMS as PIX2PIX_NORMS
+from condgan.models.pix2pix import RECEPTIVE_FIELDS
 from condgan.optim import OPTIMIZERS
 from condgan.presets import DEFAULT_PRESET, preset_names
 
@@ -66,12 +69,20 @@ class DataConfig:
     channels: int | None = None  # image folders: 1 grey or 3 RGB (default: grey only if every image is)
     holdout: str | None = None  # coloured-mnist: "diagonal" or "3=red,7=blue": combinations kept out of training
     scale: str = "signed"  # pixels as G learns them: signed [-1, 1] (DCGAN practice) | unit [0, 1] (the seed's)
+    # Image-to-image (pix2pix): pairs made from the dataset by a task (inpaint, superres4, edges, ...)
+    # or read from a paired folder (task "paired"); see condgan.data.paired
+    task: str | None = None
+    direction: str = "AtoB"  # paired folders: A -> B, or BtoA
 
     def __post_init__(self) -> None:
         _positive("data", img_size=self.img_size, channels=self.channels)
         _at_most("data", img_size=self.img_size, channels=self.channels)
         if self.scale not in SCALES:
             raise CondganError(f"data.scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if self.task is not None:
+            PAIR_TASKS.get(self.task)
+        if self.direction not in DIRECTIONS:
+            raise CondganError(f"data.direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
 
 
 @dataclass
@@ -87,6 +98,9 @@ class ModelConfig:
     activation: str | None = None  # leaky_relu | relu, in G and D
     g_norm: str | None = None  # batch | none: G's hidden norm
     d_dropout: float | None = None  # D's dropout (default 0.3)
+    # pix2pix only: G's and D's norm (batch | instance | none) and the PatchGAN's receptive field
+    norm: str | None = None  # None: batch (the paper's)
+    patch: int | None = None  # 16 | 34 | 70 px; None: 70 for images of 64 px and more, else 34
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
@@ -100,6 +114,11 @@ class ModelConfig:
             )
         if self.g_norm is not None and self.g_norm not in ("batch", "none"):
             raise CondganError(f"model.g_norm must be batch, none or null, got {self.g_norm!r}")
+        if self.norm is not None and self.norm not in PIX2PIX_NORMS:
+            raise CondganError(f"model.norm must be one of {', '.join(PIX2PIX_NORMS)} or null, got {self.norm!r}")
+        if self.patch is not None and self.patch not in RECEPTIVE_FIELDS:
+            valid = ", ".join(map(str, RECEPTIVE_FIELDS))
+            raise CondganError(f"model.patch must be one of {valid} (px) or null, got {self.patch}")
         if self.d_dropout is not None and not 0 <= self.d_dropout < 1:
             raise CondganError(f"model.d_dropout must be in [0, 1), got {self.d_dropout}")
 
@@ -112,11 +131,13 @@ class LossConfig:
     aux_weight: float | None = None  # ACGAN class-loss weight; None: 1 with model.d_cond=acgan
     r1_gamma: float | None = None  # R1 penalty on real data, weight gamma / 2; None: off
     r1_every: int = 1  # lazy R1: applied on every k-th D step (times k), as in StyleGAN2
+    l1_weight: float | None = None  # pix2pix: lambda of the L1 term to the target; None: 100 for pix2pix, else off
+    adv_weight: float = 1.0  # weight of G's adversarial term; 0 with an L1 term is the L1-only baseline
 
     def __post_init__(self) -> None:
         LOSSES.get(self.name)
         _positive("loss", clip=self.clip, aux_weight=self.aux_weight, r1_every=self.r1_every)
-        for name in ("gp_weight", "r1_gamma"):
+        for name in ("gp_weight", "r1_gamma", "l1_weight", "adv_weight"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise CondganError(f"loss.{name} must be >= 0, got {value}")
@@ -156,6 +177,7 @@ class TrainConfig:
     on_collapse: str = "warn"  # a collapse / D-wins / vanishing alarm: warn | rollback | stop
     keep_checkpoints: int | None = 5  # periodic step_N.pt files kept (oldest pruned); None: all
     diffaugment: str | None = None  # DiffAugment policy for D's inputs, e.g. "translation,cutout"; None: off
+    tensorboard: bool = False  # also log to RUN/tb/ for TensorBoard (the [tensorboard] extra)
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.steps is not None:
@@ -209,17 +231,38 @@ class Config:
 
     def __post_init__(self) -> None:
         self.recipe()  # refuse conflicting combinations when the config is made, not mid-run
+        self._check_image_task()
+
+    def _check_image_task(self) -> None:
+        """An image-conditioned model needs pairs, and pairs need one; what pairs cannot do is refused."""
+        d, name = self.data, self.model.name
+        paired = MODELS.get(name).image_condition
+        if paired and d.task is None:
+            raise CondganError(f"model {name} translates images: choose data.task ({', '.join(PAIR_TASKS.names())})")
+        if d.task is not None and not paired:
+            raise CondganError(f"data.task={d.task} makes image pairs: use model pix2pix (model {name} samples)")
+        if not paired:
+            return
+        for key, value in (("data.holdout", d.holdout), ("train.diffaugment", self.train.diffaugment)):
+            if value:
+                raise CondganError(f"{key} does not apply to image-to-image training (data.task={d.task})")
+        if self.train.eval_every:
+            raise CondganError("--eval-every measures sampling runs; evaluate a translation run with condgan eval")
+        if d.scale != "signed":
+            raise CondganError("data.scale=unit does not apply to image-to-image training: pix2pix uses [-1, 1]")
 
     def recipe(self) -> Recipe:
         """The loss options resolved against the loss's defaults (losses.resolve_recipe)."""
-        m = self.model
+        m, arch = self.model, MODELS.get(self.model.name)
         return resolve_recipe(
             self.loss.name,
             dataclasses.asdict(self.loss),
             d_cond=m.d_cond,
             d_norm=m.d_norm,
-            family_d_norm=MODELS.get(m.name).d_norm,
+            family_d_norm=arch.d_norm,
             n_critic=self.train.n_critic,
+            family_regularisers=dict(arch.regularisers),
+            paired=arch.image_condition,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 The graph takes `z` (N, z_dim) float32 and, for conditional generators, `condition`
 (N, K) float32 — one-hot rows pick a class, mixtures interpolate — and returns `image`
-(N, C, H, W) in [-1, 1]. The batch dimension is dynamic. Class names, z_dim and the image
-shape travel in the model's metadata, so a server needs nothing but the .onnx file.
+(N, C, H, W) in [-1, 1]. An image-to-image generator (pix2pix) takes `input` (N, C_in, H, W)
+in [-1, 1] instead. The batch dimension is dynamic. Class names, z_dim, the image shape and
+the condition travel in the model's metadata, so a server needs nothing but the .onnx file.
 """
 
 from __future__ import annotations
@@ -34,6 +35,28 @@ class _Graph(nn.Module):
         return self.G(z, condition)
 
 
+class _ImageGraph(nn.Module):
+    """An image-to-image G with its one input, the condition image."""
+
+    def __init__(self, G: nn.Module) -> None:
+        super().__init__()
+        self.G = G
+
+    def forward(self, image_in: torch.Tensor) -> torch.Tensor:
+        return self.G(None, image_in)
+
+
+def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Inputs of the exported graph by name: z (and a one-hot condition), or an input image."""
+    if "in_channels" in G.config:
+        size = G.config["img_size"]
+        return {"input": torch.rand(n, G.config["in_channels"], size, size, generator=gen) * 2 - 1}
+    feeds = {"z": torch.randn(n, G.z_dim, generator=gen)}
+    if G.num_classes:
+        feeds["condition"] = torch.eye(G.num_classes)[torch.randint(G.num_classes, (n,), generator=gen)]
+    return feeds
+
+
 def _require(module: str):
     try:
         return __import__(module)
@@ -42,7 +65,7 @@ def _require(module: str):
 
 
 def metadata(G: nn.Module, condition: Condition) -> dict[str, str]:
-    keys = ("z_dim", "img_channels", "img_size")
+    keys = ("z_dim", "img_channels", "img_size", *(("in_channels",) if "in_channels" in G.config else ()))
     names = list(condition.class_names) if G.num_classes else []
     return {
         "condgan": json.dumps(
@@ -56,10 +79,9 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
     onnx = _require("onnx")
     out = Path(out)
     G = G.float().cpu().eval()
-    conditional = bool(G.num_classes)
-    z = torch.randn(2, G.z_dim)
-    args: tuple = (z, torch.eye(G.num_classes)[:2]) if conditional else (z,)
-    names = ["z", "condition"] if conditional else ["z"]
+    feeds = _example_inputs(G, 2)
+    args, names = tuple(feeds.values()), list(feeds)
+    graph = _ImageGraph(G) if "input" in feeds else _Graph(G)
     dynamic = {name: {0: "batch"} for name in [*names, "image"]}
 
     def write(tmp: str) -> None:
@@ -68,7 +90,7 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
             # The TorchScript exporter is deprecated, but needs only `onnx`; the dynamo one adds onnxscript.
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             torch.onnx.export(
-                _Graph(G),
+                graph,
                 args,
                 tmp,
                 input_names=names,
@@ -88,17 +110,16 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
 
 
 def parity(G: nn.Module, path: Path | str, n: int = 64, seed: int = 0) -> float:
-    """Max |onnxruntime - PyTorch| over `n` images of random classes (same z and condition)."""
+    """Max |onnxruntime - PyTorch| over `n` images of random classes (same z and condition), or
+    of `n` random input images for an image-to-image generator."""
     ort = _require("onnxruntime")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, G.z_dim, generator=gen)
-    feeds = {"z": z.numpy()}
-    condition = None
-    if G.num_classes:
-        condition = torch.eye(G.num_classes)[torch.randint(G.num_classes, (n,), generator=gen)]
-        feeds["condition"] = condition.numpy()
+    feeds = _example_inputs(G, n, torch.Generator().manual_seed(seed))
+    G = G.float().cpu().eval()
     with torch.no_grad():
-        expected = G.float().cpu().eval()(z, condition).numpy()
-    (actual,) = session.run(["image"], feeds)
+        if "input" in feeds:
+            expected = G(None, feeds["input"]).numpy()
+        else:
+            expected = G(feeds["z"], feeds.get("condition")).numpy()
+    (actual,) = session.run(["image"], {k: v.numpy() for k, v in feeds.items()})
     return float(np.abs(actual - expected).max())

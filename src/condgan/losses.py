@@ -103,6 +103,12 @@ def r1_penalty(D: nn.Module, x_real: torch.Tensor, y: torch.Tensor | None) -> to
     return grad.float().flatten(1).pow(2).sum(1).mean()
 
 
+def l1_loss(x_fake: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
+    """pix2pix's reconstruction term: E|G(x_in) - x_target| per pixel (sharp where the GAN term
+    is, L1 alone gives the blurry mean of the plausible outputs)."""
+    return (x_fake.float() - x_target.float()).abs().mean()
+
+
 @torch.no_grad()
 def clip_weights_(D: nn.Module, c: float) -> None:
     """WGAN's weight clipping: every parameter of the critic into [-c, c] (a crude Lipschitz bound)."""
@@ -128,24 +134,36 @@ class DTerms:
 
 
 @dataclass(frozen=True)
+class GTerms:
+    """What a regulariser's G term may read: D's output on G's images, the condition, G's images
+    (with G's graph) and the real images of the same condition (for pix2pix, the targets)."""
+
+    out_fake: DOutput
+    y: torch.Tensor | None
+    x_fake: torch.Tensor
+    x_real: torch.Tensor
+
+
+@dataclass(frozen=True)
 class Regulariser:
     """One extra ingredient of training. Every hook is optional:
 
     d_term(terms) -> scalar, added to D's loss times the weight (logged under `stat`);
-    g_term(out_fake, y) -> scalar, added to G's loss times the weight (outside autocast);
+    g_term(terms: GTerms) -> scalar, added to G's loss times the weight (outside autocast);
     after_d_update(D, weight): applied to D's weights after each of its updates;
     draw(n, generator, device): random numbers drawn once per D step, in the trainer's stream.
     """
 
     stat: str
     d_term: Callable[[DTerms], torch.Tensor] | None = None
-    g_term: Callable[[DOutput, torch.Tensor | None], torch.Tensor] | None = None
+    g_term: Callable[[GTerms], torch.Tensor] | None = None
     after_d_update: Callable[[nn.Module, float], None] | None = None
     draw: Callable[[int, torch.Generator, torch.device], torch.Tensor] | None = None
     bounds_critic: bool = False  # a Lipschitz bound of the critic: at most one per recipe
     needs_critic: bool = False  # only meaningful for a Wasserstein critic
     per_sample: bool = False  # computed per sample: BatchNorm in D (which mixes samples) is refused
     needs_d_cond: str | None = None  # only with this model.d_cond
+    needs_pairs: bool = False  # only for image-conditioned models (a target for every input)
     config_key: str = ""  # the LossConfig field that sets its weight
     scale: float = 1.0  # the weight the term is multiplied by is scale * (the config's value)
     every_key: str = ""  # the LossConfig field of its lazy interval (the term on every k-th D step, times k)
@@ -163,8 +181,12 @@ def _aux_d_term(t: DTerms) -> torch.Tensor:
     return aux_classifier_loss(t.out_real.class_logits, t.y) + aux_classifier_loss(t.out_fake.class_logits, t.y)
 
 
-def _aux_g_term(out_fake: DOutput, y: torch.Tensor | None) -> torch.Tensor:
-    return aux_classifier_loss(out_fake.class_logits, y)
+def _aux_g_term(t: GTerms) -> torch.Tensor:
+    return aux_classifier_loss(t.out_fake.class_logits, t.y)
+
+
+def _l1_g_term(t: GTerms) -> torch.Tensor:
+    return l1_loss(t.x_fake, t.x_real)
 
 
 def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -182,6 +204,7 @@ REGULARISERS.add("r1", Regulariser("r1", d_term=_r1_term, config_key="r1_gamma",
 REGULARISERS.add(
     "aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan", config_key="aux_weight")
 )
+REGULARISERS.add("l1", Regulariser("g_l1", g_term=_l1_g_term, needs_pairs=True, config_key="l1_weight"))
 
 
 # --- losses and their recipes ----------------------------------------------------------
@@ -227,6 +250,7 @@ class Recipe:
     n_critic: int
     d_norm: str  # batch | layer | none
     every: tuple[tuple[str, int], ...] = ()  # lazy regularisers: (name, k), applied on every k-th D step
+    adv_weight: float = 1.0  # G's adversarial term's weight (0 with pix2pix's L1: the L1-only baseline)
 
     def weight(self, name: str) -> float:
         return dict(self.regularisers).get(name, 0.0)
@@ -261,9 +285,12 @@ def resolve_recipe(
     d_norm: str | None,
     family_d_norm: str,
     n_critic: int | None,
+    family_regularisers: Mapping[str, float] = MappingProxyType({}),
+    paired: bool = False,
 ) -> Recipe:
     """The loss `name` with the config's options (`options`: LossConfig fields, None = the
-    loss's default) and the model's D; wrong combinations raise CondganError naming them."""
+    loss's default, then the model family's: pix2pix's L1 100) and the model's D; `paired`: the
+    model translates images. Wrong combinations raise CondganError naming them."""
     loss = LOSSES.get(name)
     weights: dict[str, float] = {}
     every: dict[str, int] = {}
@@ -280,7 +307,12 @@ def resolve_recipe(
                     f"loss.{reg.config_key} applies only to model.d_cond={reg.needs_d_cond}, not {d_cond!r}"
                 )
             given = (given or 1.0) if d_cond == reg.needs_d_cond else None
-        weight = given if given is not None else loss.regularisers.get(reg_name, 0.0)
+        if reg.needs_pairs and given and not paired:
+            raise CondganError(
+                f"loss.{reg.config_key} needs a target image for every input: use model pix2pix on paired data"
+            )
+        default = family_regularisers.get(reg_name, loss.regularisers.get(reg_name, 0.0))
+        weight = given if given is not None else default
         if weight:
             weights[reg_name] = float(weight) * reg.scale
             k = int(options.get(reg.every_key) or 1) if reg.every_key else 1
@@ -302,4 +334,11 @@ def resolve_recipe(
     norm = d_norm or family_d_norm
     if per_sample and norm == "batch":
         norm = "layer"  # the family default; an explicit batch was refused above
-    return Recipe(name, loss, tuple(weights.items()), n_critic or loss.n_critic, norm, tuple(every.items()))
+    adv = options.get("adv_weight")
+    adv = 1.0 if adv is None else float(adv)
+    if not adv and not weights.get("l1"):
+        raise CondganError(
+            "loss.adv_weight=0 leaves G nothing to learn: it is for the L1-only baseline (loss.l1_weight)"
+        )
+    steps = n_critic or loss.n_critic
+    return Recipe(name, loss, tuple(weights.items()), steps, norm, tuple(every.items()), adv_weight=adv)

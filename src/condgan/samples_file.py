@@ -14,9 +14,14 @@ from condgan.fileio import atomic_write
 
 
 def save_samples(
-    path: Path | str, images: np.ndarray, labels: np.ndarray, conditions: np.ndarray | None = None
+    path: Path | str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    conditions: np.ndarray | None = None,
+    **extra: np.ndarray,
 ) -> None:
-    arrays = {"images": images, "labels": labels.astype(np.int64)}
+    """Write a samples file atomically; `extra` arrays go in beside (a translated split's inputs, targets)."""
+    arrays = {"images": images, "labels": labels.astype(np.int64), **extra}
     if conditions is not None:
         arrays["conditions"] = conditions.astype(np.float32)
 

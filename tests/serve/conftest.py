@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -65,5 +66,36 @@ class Server:
 def server(request, tiny_run, tiny_onnx) -> Iterator[Server]:
     args = [str(tiny_run)] if request.param == "pytorch" else ["--onnx", str(tiny_onnx)]
     srv = Server(*args)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def p2p_generator(tmp_path_factory) -> Path:
+    """A tiny pix2pix run (superres4 on the bundled MNIST, 6 steps) and its ONNX export beside it."""
+    from condgan.config import load_config
+    from condgan.train import Trainer
+
+    run = tmp_path_factory.mktemp("serve-p2p") / "run"
+    options = {
+        "model": {"name": "pix2pix", "width": 8},
+        "data": {"task": "superres4"},
+        "train": {"epochs": None, "steps": 6, "batch_size": 16},
+    }
+    Trainer(load_config(None, [options]), run, progress=False).fit()
+    result = subprocess.run(
+        [sys.executable, "-m", "condgan", "export", str(run), "--out", str(run.parent / "p2p.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return run
+
+
+@pytest.fixture(scope="session", params=["pytorch", "onnx"])
+def p2p_server(request, p2p_generator) -> Iterator[Server]:
+    onnx = p2p_generator.parent / "p2p.onnx"
+    srv = Server(str(p2p_generator)) if request.param == "pytorch" else Server("--onnx", str(onnx))
     yield srv
     srv.stop()

@@ -36,7 +36,8 @@ def test_pick_a_class_generate_and_change_the_seed(browser, server, tmp_path):
     page.wait_for_function("document.querySelectorAll('#label option').length === 10")
     # the first view: every image panel shows a picture, none a broken-image icon
     page.wait_for_function(
-        "[...document.querySelectorAll('img')].every(i => !i.hidden && i.complete && i.naturalWidth > 0)"
+        "[...document.querySelectorAll('img')].filter(i => !i.closest('[hidden]'))"
+        ".every(i => i.complete && i.naturalWidth > 0)"
     )
     page.select_option("#label", "7")
     page.fill("#n", "16")

@@ -39,6 +39,14 @@ def test_d_wins_after_a_sustained_window_once_and_again_after_it_cleared():
     assert feed(watch, [healthy_row()] + [winning] * 5)[0].kind == "d_wins"  # re-armed once it cleared
 
 
+def test_with_a_reconstruction_term_d_winning_is_no_alarm_but_vanishing_still_is():
+    """pix2pix: G learns from its L1 term whatever D says; its own gradient norm still tells."""
+    watch = HealthWatch(probability=True, log_every=100, window=5, reconstruction=True)
+    assert feed(watch, [{"D(x)": 0.99, "D(G(z))": 0.004, "g_grad_norm": 5.0}] * 10) == []
+    fired = feed(watch, [{"D(x)": 0.99, "D(G(z))": 0.004, "g_grad_norm": 1e-6}] * 5)
+    assert [a.kind for a in fired] == ["vanishing"]
+
+
 def test_critics_are_judged_by_their_gap_not_by_probabilities():
     watch = HealthWatch(probability=False, log_every=100, window=3)
     steady = {"D(x)": 12.0, "D(G(z))": -12.0, "g_grad_norm": 1.0}  # a large but steady gap is fine

@@ -93,3 +93,12 @@ class StreamingBatches(ShuffledBatches):
         self._next += 1
         x = to_signed_unit(images.to(self.device))
         return x.contiguous(memory_format=self.memory_format), self.labels[self.indices(step).to(self.device)]
+
+
+class PairedBatches(ShuffledBatches):
+    """Batches of pairs (x_target, x_input), both float32 in [-1, 1]: `inputs` stand where the
+    labels of class data are, so pairs are shuffled and resumed exactly like labelled batches."""
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, inputs = super().__call__(step)
+        return x, to_signed_unit(inputs).contiguous(memory_format=self.memory_format)

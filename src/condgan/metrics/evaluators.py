@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from condgan.conditions import ConditionSpec
+from condgan.conditions import Condition, ImageCondition
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
-from condgan.metrics.report import evaluate, report_files, report_prefix, run_data, summary
+from condgan.metrics.report import beside, evaluate, report_files, report_prefix, run_data, summary
 from condgan.models.storage import load_generator
 from condgan.registry import Registry
 
@@ -30,6 +30,7 @@ class EvalRequest:
     seed: int
     full: bool
     inception_weights: str | None
+    baseline: Path | None = None  # image-to-image: an L1-only run shown beside the model
 
 
 Evaluator = Callable[[EvalRequest], tuple[dict, list[Path]]]  # -> (headline figures, files written)
@@ -59,12 +60,23 @@ def evaluate_coloured_mnist(req: EvalRequest) -> tuple[dict, list[Path]]:
     return {k: v for k, v in result.items() if k != "combos"}, [req.source / "eval.json"]
 
 
+def evaluate_images(req: EvalRequest) -> tuple[dict, list[Path]]:
+    from condgan.metrics.translation import evaluate_translation
+
+    result = evaluate_translation(req.source, dataset=req.dataset, data_dir=req.data_dir, baseline=req.baseline)
+    prefix = report_prefix(req.source)
+    return result, [beside(prefix, ".json"), beside(prefix, ".md")]
+
+
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
 EVALUATORS.add("coloured-mnist", evaluate_coloured_mnist)
 
 
-def evaluator_for(source: Path, spec: ConditionSpec | None) -> Evaluator:
-    """The evaluator of a run (its dataset's, else the class report) or of a samples file."""
+def evaluator_for(source: Path, spec: Condition | None, translated: bool = False) -> Evaluator:
+    """The evaluator of a run (image-to-image, its dataset's, else the class report) or of a
+    samples file (`translated`: one written by condgan translate --split)."""
+    if translated or (spec is not None and spec.kind == ImageCondition.kind):
+        return evaluate_images
     if spec is None or spec.is_classes or not spec.factors:
         return evaluate_classes
     dataset = run_data(source).get("dataset")

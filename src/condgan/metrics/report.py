@@ -216,10 +216,10 @@ def report_prefix(source: Path) -> Path:
 
 def report_files(prefix: Path) -> list[Path]:
     """What `write_report` writes for a prefix."""
-    return [_beside(prefix, ".json"), _beside(prefix, ".md"), prefix / "confusion.png", prefix / "classes.png"]
+    return [beside(prefix, ".json"), beside(prefix, ".md"), prefix / "confusion.png", prefix / "classes.png"]
 
 
-def _beside(prefix: Path, suffix: str) -> Path:
+def beside(prefix: Path, suffix: str) -> Path:
     """RUN/eval -> RUN/eval.json; samples.eval -> samples.eval.json (with_suffix would drop .eval)."""
     return prefix.with_name(prefix.name + suffix)
 
@@ -230,7 +230,7 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
     per_row = 10
     picks = torch.cat([torch.nonzero(labels == c).flatten()[:per_row] for c in range(len(class_names))])
     save_png(make_grid(to_hwc(images[picks]), per_row), prefix / "classes.png", scale=2)
-    atomic_write_text(_beside(prefix, ".json"), json.dumps(result, indent=2))
+    atomic_write_text(beside(prefix, ".json"), json.dumps(result, indent=2))
     lines = [
         f"# Evaluation of `{result['source']}`",
         "",
@@ -256,7 +256,7 @@ def write_report(result: dict, images: torch.Tensor, labels: torch.Tensor, class
         f"![ten samples per class]({prefix.name}/classes.png)",
         "",
     ]
-    atomic_write_text(_beside(prefix, ".md"), "\n".join(lines))
+    atomic_write_text(beside(prefix, ".md"), "\n".join(lines))
 
 
 FIGURE_NOTES = {
@@ -314,7 +314,7 @@ def compare_table(sources: list[str | Path]) -> str:
     the class report's columns, then any other figure an evaluator wrote (e.g. per-factor accuracy)."""
     results = []
     for source in map(Path, sources):
-        path = _beside(report_prefix(source), ".json")
+        path = beside(report_prefix(source), ".json")
         if not path.is_file():
             raise CondganError(f"no evaluation for {source}: run `condgan eval {source}` first")
         results.append((source, json.loads(path.read_text())))

@@ -11,6 +11,8 @@ from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput
 from condgan.models.contract import Discriminator, Generator
 from condgan.models.dcgan import MAX_SIZE, MIN_SIZE, DCGANDiscriminator, DCGANGenerator
 from condgan.models.mlp import MLPDiscriminator, MLPGenerator
+from condgan.models.pix2pix import NORMS as PIX2PIX_NORMS
+from condgan.models.pix2pix import RECEPTIVE_FIELDS, PatchDiscriminator, UNetGenerator, unet_depth
 from condgan.registry import Registry
 
 
@@ -23,6 +25,8 @@ class Architecture:
     conditional: bool = True  # False: the labels of the dataset are ignored (num_classes=0)
     sizes: tuple[int, int] | None = None  # the image sizes it can make (None: any)
     mlp_options: bool = False  # takes activation / g_norm / d_dropout (the seed tutorial's MLP choices)
+    image_condition: bool = False  # G translates an image (pix2pix): paired data, no z, norm / patch options
+    regularisers: tuple[tuple[str, float], ...] = ()  # the family's default regulariser weights (pix2pix: L1 100)
 
     def check_size(self, name: str, img_size: int) -> None:
         if self.sizes is not None and not self.sizes[0] <= img_size <= self.sizes[1]:
@@ -31,6 +35,11 @@ class Architecture:
                 f"model {name} makes images of {lo}..{hi} px, but the data is {img_size} px: "
                 f"choose --img-size {lo}..{hi}, or model cgan-mlp"
             )
+        if self.image_condition:
+            try:
+                unet_depth(img_size)
+            except ValueError as err:
+                raise CondganError(f"model {name}: {err}") from None
 
 
 MODELS: Registry[Architecture] = Registry("model")
@@ -50,6 +59,18 @@ MODELS.add(
         sizes=(MIN_SIZE, MAX_SIZE),
     ),
 )
+MODELS.add(
+    "pix2pix",
+    Architecture(
+        UNetGenerator,
+        PatchDiscriminator,
+        default_width=64,
+        d_norm="batch",
+        conditional=False,
+        image_condition=True,
+        regularisers=(("l1", 100.0),),
+    ),
+)
 
 
 def build_models(
@@ -67,13 +88,30 @@ def build_models(
     activation: str | None = None,
     g_norm: str | None = None,
     d_dropout: float | None = None,
+    in_channels: int | None = None,
+    norm: str | None = None,
+    patch: int | None = None,
 ) -> tuple[Generator, Discriminator]:
     """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
-    d_norm None takes the family's default (batch for conv D, none for the MLP D).
+    d_norm None takes the family's default (batch for conv D, none for the MLP D). An image-
+    conditioned family (pix2pix) takes `in_channels` (the condition image's), `norm` for G and D
+    and the PatchGAN's receptive field `patch` instead of z, labels and the conditioning modules.
     """
     arch = MODELS.get(name)
     arch.check_size(name, img_size)
+    if arch.image_condition:
+        for key, value in (("g_cond", g_cond), ("d_cond", d_cond)):
+            if value != "concat":
+                raise CondganError(f"model.{key}={value}: model {name} is conditioned on an image, not a label")
+        _mlp_options(name, arch, activation, g_norm, d_dropout)
+        d_norm = (norm or "batch") if d_norm in (None, "batch") else d_norm  # the recipe's, else G's
+        return _image_models(
+            name, arch, in_channels, img_channels, img_size, width, (norm, d_norm), patch, spectral_norm
+        )
+    for key, value in (("norm", norm), ("patch", patch)):
+        if value is not None:
+            raise CondganError(f"model.{key} applies to image-conditioned models (pix2pix) only, not {name}")
     num_classes = num_classes if arch.conditional else 0
     D_CONDITIONING.get(d_cond), G_CONDITIONING.get(g_cond)  # unknown names: one clear error
     if num_classes == 0:
@@ -88,6 +126,35 @@ def build_models(
     g_extra, d_extra = _mlp_options(name, arch, activation, g_norm, d_dropout)
     G = arch.generator(z_dim=z_dim, cond=g_cond, **shape, **g_extra)
     D = arch.discriminator(cond=d_cond, norm=d_norm or arch.d_norm, spectral_norm=spectral_norm, **shape, **d_extra)
+    return G, D
+
+
+def _image_models(
+    name: str,
+    arch: Architecture,
+    in_channels: int | None,
+    img_channels: int,
+    img_size: int,
+    width: int | None,
+    norms: tuple[str | None, str],
+    patch: int | None,
+    spectral_norm: bool,
+) -> tuple[Generator, Discriminator]:
+    """The U-Net and the PatchGAN; norms: (G's, D's)."""
+    if not in_channels:
+        raise CondganError(
+            f"model {name} translates images: train it on paired data (data.task, see condgan data list)"
+        )
+    norm, d_norm = norms[0] or "batch", norms[1]
+    if norm not in PIX2PIX_NORMS:
+        raise CondganError(f"model.norm must be one of {', '.join(PIX2PIX_NORMS)}, got {norm!r}")
+    patch = patch or (70 if img_size >= 64 else 34)
+    if patch not in RECEPTIVE_FIELDS:
+        raise CondganError(f"model.patch must be one of {', '.join(map(str, RECEPTIVE_FIELDS))} (px), got {patch}")
+    width = width or arch.default_width
+    shape = dict(in_channels=in_channels, img_channels=img_channels, img_size=img_size, width=width)
+    G = arch.generator(**shape, norm=norm)
+    D = arch.discriminator(**shape, norm=d_norm, receptive_field=patch, spectral_norm=spectral_norm)
     return G, D
 
 

@@ -68,7 +68,10 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
             raise ValueError("config.json: kwargs must be an object of G's constructor arguments")
         _check_kwargs(meta["kwargs"])
         condition = condition_from_json(meta.get("conditions"), meta.get("class_names"))
-        G = family_of(meta).generator(**meta["kwargs"])
+        family = family_of(meta)
+        if family.image_condition != (condition.kind == "image"):
+            raise ValueError(f"model family {meta.get('family')!r} does not take its condition (kind {condition.kind})")
+        G = family.generator(**meta["kwargs"])
         if condition.dim != G.num_classes:
             raise ValueError(f"its condition has {condition.dim} columns, the model takes {G.num_classes}")
         state = load_file(folder / "model.safetensors")
@@ -93,6 +96,7 @@ def _check_kwargs(kwargs: dict) -> None:
         "img_size": LIMITS["data.img_size"],
         "img_channels": LIMITS["data.channels"],
         "num_classes": MAX_CLASSES,
+        "in_channels": LIMITS["data.channels"],
     }
     for key, value in kwargs.items():
         if not isinstance(value, (str, int, float, bool)) and value is not None:

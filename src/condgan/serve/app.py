@@ -1,4 +1,5 @@
-"""The HTTP API and the demo page (DESIGN.md: GET /, /api/classes, /api/generate, /healthz).
+"""The HTTP API and the demo page (DESIGN.md: GET /, /api/classes, /api/generate, /healthz;
+POST /api/translate for image-to-image generators).
 
 Every parameter is validated (4xx with a JSON {"error": ...}); generation runs in worker
 threads, at most `max_concurrent` at a time; nothing from a request touches the file system.
@@ -28,6 +29,8 @@ from condgan.serve.backends import Backend
 MAX_N = 256
 MAX_SEED = 2**32 - 1
 MAX_URL = 2048  # a longer request line is refused before any work
+MAX_UPLOAD = 4 * 2**20  # bytes of an image POSTed to /api/translate
+MAX_UPLOAD_PIXELS = 4096 * 4096  # its decoded size, checked from the header before decoding
 COLUMNS = 8
 Seed = Query(0, ge=0, le=MAX_SEED, description="noise seed: same seed, same images")
 
@@ -51,6 +54,8 @@ class Generation:
         return np.eye(self.k, dtype=np.float32)[labels] if self.k else None
 
     def label_index(self, label: str | None) -> int | None:
+        if self.backend.in_channels:
+            raise CondganError("this generator translates images: POST an image to /api/translate")
         if not self.k:
             if label is not None:
                 raise CondganError("this generator is unconditional: it takes no label")
@@ -66,6 +71,10 @@ class Generation:
         async with self.slots:
             return await run_in_threadpool(self.backend, z, condition)
 
+    async def translate(self, inputs: np.ndarray) -> np.ndarray:
+        async with self.slots:
+            return await run_in_threadpool(self.backend.translate, inputs)
+
 
 def _install_guards(app: FastAPI) -> None:
     """Bounded requests, and every user error as a JSON 4xx."""
@@ -74,8 +83,10 @@ def _install_guards(app: FastAPI) -> None:
     async def bounded_requests(request: Request, call_next):
         if len(str(request.url)) > MAX_URL:
             return JSONResponse({"error": f"request URL longer than {MAX_URL} characters"}, status_code=414)
-        if request.method not in ("GET", "HEAD"):
-            return JSONResponse({"error": "only GET requests are served"}, status_code=405)
+        post = request.url.path == "/api/translate"
+        if request.method not in (("POST",) if post else ("GET", "HEAD")):
+            allowed = "POST" if post else "GET"
+            return JSONResponse({"error": f"only {allowed} requests are served here"}, status_code=405)
         return await call_next(request)
 
     @app.exception_handler(CondganError)
@@ -108,7 +119,10 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
             "z_dim": backend.z_dim,
             "img_size": backend.img_size,
             "img_channels": backend.img_channels,
+            "in_channels": backend.in_channels,
+            "image_input": bool(backend.in_channels),
             "max_n": MAX_N,
+            "max_upload": MAX_UPLOAD,
         }
 
 
@@ -126,6 +140,8 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
     @app.get("/api/grid")
     async def every_class(n: int = Query(8, ge=1, le=16), seed: int = Seed) -> Response:
         """Same noise, every class: rows are classes, each column one noise vector (one style)."""
+        if gen.backend.in_channels:
+            raise CondganError("this generator translates images: POST an image to /api/translate")
         if not gen.k:
             raise CondganError("this generator is unconditional: it has no classes to show")
         z = np.tile(gen.noise(n, seed), (gen.k, 1))
@@ -152,11 +168,66 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
         return png(await gen(z, condition), 1)
 
 
+async def _upload(request: Request) -> bytes:
+    """The request body, refused past MAX_UPLOAD bytes (by its header, or while it streams in)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_UPLOAD):
+        raise _TooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD:
+            raise _TooLarge()
+    if not body:
+        raise CondganError("POST the image file as the request body (PNG, JPEG, ...)")
+    return bytes(body)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def decode_input(data: bytes, backend: Backend, resize: bool) -> np.ndarray:
+    """An uploaded image -> G's input (1, C_in, S, S) in [-1, 1]; another size only with resize."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_UPLOAD_PIXELS:
+                raise CondganError(f"the image is {img.width}x{img.height}: at most {MAX_UPLOAD_PIXELS:,} pixels")
+            size = backend.img_size
+            if img.size != (size, size):
+                if not resize:
+                    raise CondganError(
+                        f"the image is {img.width}x{img.height}; this generator translates {size}x{size} "
+                        "images (resize=true to fit)"
+                    )
+                img = img.resize((size, size), Image.BICUBIC)
+            array = np.asarray(img.convert("L" if backend.in_channels == 1 else "RGB"), dtype=np.float32)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise CondganError(f"the upload is not an image Pillow can read ({str(err).splitlines()[0]})") from None
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return (array / 127.5 - 1.0)[None]
+
+
+def _add_translate_route(app: FastAPI, gen: Generation) -> None:
+    @app.post("/api/translate")
+    async def translate_image(request: Request, resize: bool = Query(False)) -> Response:
+        """The POSTed image (the request body) translated by an image-to-image generator, as a PNG."""
+        if not gen.backend.in_channels:
+            raise CondganError("this generator samples images of a class: use GET /api/generate")
+        try:
+            data = await _upload(request)
+        except _TooLarge:
+            return JSONResponse({"error": f"upload larger than {MAX_UPLOAD:,} bytes"}, status_code=413)
+        return png(await gen.translate(decode_input(data, gen.backend, resize)), 1)
+
+
 def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:
     app = FastAPI(title="condgan", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     _install_guards(app)
     _add_info_routes(app, backend)
-    _add_image_routes(app, Generation(backend, max_concurrent))
+    gen = Generation(backend, max_concurrent)
+    _add_image_routes(app, gen)
+    _add_translate_route(app, gen)
     return app
 
 

@@ -1,8 +1,9 @@
 """Generators behind the server: a `generator/` folder (PyTorch) or an .onnx file (onnxruntime).
 
 Both take noise z (N, z_dim) float32 and conditions (N, K) float32 (one-hot rows, or their
-mixtures) and return images (N, C, H, W) in [-1, 1] as numpy arrays. The ONNX backend
-never imports torch.
+mixtures) and return images (N, C, H, W) in [-1, 1] as numpy arrays; an image-to-image
+generator (`in_channels` > 0) takes an input image (N, C_in, H, W) in [-1, 1] instead
+(`translate`). The ONNX backend never imports torch.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ class Backend:
     img_channels: int
     img_size: int
     name: str
+    in_channels: int = 0  # > 0: the generator translates images of this many channels
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def translate(self, inputs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -40,6 +45,7 @@ class TorchBackend(Backend):
         self.class_names = list(condition.class_names) if self.G.num_classes else []
         cfg = self.G.config
         self.z_dim, self.img_channels, self.img_size = cfg["z_dim"], cfg["img_channels"], cfg["img_size"]
+        self.in_channels = cfg.get("in_channels", 0)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         import torch
@@ -47,6 +53,12 @@ class TorchBackend(Backend):
         with torch.inference_mode():
             c = torch.from_numpy(condition) if condition is not None else None
             return self.G(torch.from_numpy(z), c).float().numpy()
+
+    def translate(self, inputs: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.G(None, torch.from_numpy(inputs)).float().numpy()
 
 
 class OnnxBackend(Backend):
@@ -72,7 +84,11 @@ class OnnxBackend(Backend):
             raise CondganError(f"cannot load {path}: {str(err).splitlines()[0]}") from None
         self.class_names = list(meta["class_names"])
         self.z_dim, self.img_channels, self.img_size = meta["z_dim"], meta["img_channels"], meta["img_size"]
+        self.in_channels = int(meta.get("in_channels", 0))
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         feeds = {"z": z} if condition is None else {"z": z, "condition": condition}
         return self.session.run(["image"], feeds)[0]
+
+    def translate(self, inputs: np.ndarray) -> np.ndarray:
+        return self.session.run(["image"], {"input": inputs})[0]

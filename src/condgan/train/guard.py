@@ -160,6 +160,8 @@ class Guard:
         main = trainer.dist.is_main  # every rank rolls back alike; rank 0 alone writes
         if main:
             trainer.log.truncate_after(trainer.step, keep_events=True)
+            if trainer.tb is not None:
+                trainer.tb.restart(trainer.step)  # TensorBoard hides the steps being trained again
         self.snapshots = deque([s for s in self.snapshots if s["step"] <= trainer.step], maxlen=self.snapshots.maxlen)
         row = {
             "step": from_step,

@@ -62,6 +62,9 @@ def _steps(n: int) -> str:
 class HealthWatch:
     probability: bool  # D's outputs are probabilities (BCE): the D-wins test applies
     log_every: int
+    # G also learns from a reconstruction term (pix2pix's L1): D winning does not starve G, so the
+    # D-wins test is off; the vanishing test (G's own gradient norm) still says if G stops learning.
+    reconstruction: bool = False
     window: int = 5  # consecutive log intervals a condition must hold
     warmup: int = 300  # steps before diversity and label effect are judged
     _streak: dict[str, int] = field(default_factory=dict)
@@ -86,7 +89,7 @@ class HealthWatch:
         """The alarms that fire at this log interval (`row`: the logged means; `probe`: see module doc)."""
         fired = []
         span = _steps(self.window * self.log_every)
-        if self.probability and "D(x)" in row:
+        if self.probability and "D(x)" in row and not self.reconstruction:
             fake, real = row["D(G(z))"], row["D(x)"]
             if self._sustained("d_wins", fake < D_WINS_FAKE and real > D_WINS_REAL):
                 fired.append(
@@ -98,7 +101,7 @@ class HealthWatch:
                         {"D(x)": real, "D(G(z))": fake},
                     )
                 )
-        if not self.probability and "D(x)" in row:
+        if not self.probability and "D(x)" in row and not self.reconstruction:
             gap = row["D(x)"] - row["D(G(z))"]
             if self._gap_ref is None:
                 self._gap_ref = max(abs(gap), 1.0)

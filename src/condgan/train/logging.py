@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -20,6 +21,7 @@ class MetricsLog:
         self._counts: dict[str, int] = {}  # per key: a lazy regulariser's term is there on some steps only
         self._count = 0
         self._since = time.perf_counter()
+        self.sink: Callable[[dict], None] | None = None  # also given every row (TensorBoard)
 
     def truncate_after(self, step: int, keep_events: bool = False) -> None:
         """Drop lines logged after `step` (on resume they will be logged again; after a rollback
@@ -42,6 +44,8 @@ class MetricsLog:
     def write(self, row: dict) -> None:
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
+        if self.sink is not None:
+            self.sink(row)
 
     def flush(
         self, step: int, tensors: dict[str, torch.Tensor] | None = None, write: bool = True, **extra: float

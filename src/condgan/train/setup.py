@@ -16,6 +16,7 @@ from condgan.models import MODELS, build_models
 # What may differ between a run and its resumption: the length of training and bookkeeping.
 # Hardware and precision may change too: they change speed, not the algorithm.
 RESUMABLE_KEYS = {
+    "tensorboard",
     "watch",
     "checkpoint_minutes",
     "on_diverge",
@@ -39,9 +40,15 @@ RESUMABLE_KEYS = {
 
 
 def build_for(
-    config: Config, num_classes: int, img_channels: int, img_size: int, d_norm: str | None = None
+    config: Config,
+    num_classes: int,
+    img_channels: int,
+    img_size: int,
+    d_norm: str | None = None,
+    in_channels: int | None = None,
 ) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's)."""
+    """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's;
+    in_channels: the condition image's, for pix2pix)."""
     m = config.model
     return build_models(
         m.name,
@@ -57,6 +64,9 @@ def build_for(
         activation=m.activation,
         g_norm=m.g_norm,
         d_dropout=m.d_dropout,
+        in_channels=in_channels,
+        norm=m.norm,
+        patch=m.patch,
     )
 
 

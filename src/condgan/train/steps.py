@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from condgan.losses import DTerms, Recipe
+from condgan.losses import DTerms, GTerms, Recipe
 from condgan.models import DOutput
 
 Autocast = Callable[[], AbstractContextManager]
@@ -86,12 +86,17 @@ def _d_loss(ctx: StepContext, batch: Batch, x_fake: torch.Tensor) -> tuple[torch
     return d_loss, out_fake, {"d_loss": d_loss.detach(), **stats}
 
 
-def _g_loss(ctx: StepContext, out_fake: DOutput, y: torch.Tensor | None) -> torch.Tensor:
-    g_loss = ctx.recipe.loss.g(out_fake.logits)
+def _g_loss(ctx: StepContext, out_fake: DOutput, batch: Batch) -> tuple[torch.Tensor, dict]:
+    """G's objective and the detached G-only terms by their stat name (pix2pix's L1: g_l1)."""
+    g_loss = ctx.recipe.adv_weight * ctx.recipe.loss.g(out_fake.logits)  # x 1.0 is exact: weights unchanged
+    terms, stats = GTerms(out_fake, batch.y, batch.x_fake, batch.x_real), {}
     for _, reg, weight in ctx.recipe.active:
         if reg.g_term is not None:
-            g_loss = g_loss + weight * reg.g_term(out_fake, y)
-    return g_loss
+            term = reg.g_term(terms)
+            g_loss = g_loss + weight * term
+            if reg.d_term is None:  # a term of both nets is logged under D's name already
+                stats[reg.stat] = term.detach()
+    return g_loss, stats
 
 
 def _update_d(ctx: StepContext) -> None:
@@ -128,13 +133,13 @@ def g_step(ctx: StepContext, batch: Batch) -> dict[str, torch.Tensor]:
     try:
         with ctx.autocast():
             out = _fp32(ctx.D(batch.x_fake, batch.y))
-        g_loss = _g_loss(ctx, out, batch.y)
+        g_loss, stats = _g_loss(ctx, out, batch)
         ctx.opt_G.zero_grad(set_to_none=True)
         g_loss.backward()
     finally:
         ctx.D.requires_grad_(True)
     _update_g(ctx)
-    return {"g_loss": g_loss.detach()}
+    return {"g_loss": g_loss.detach(), **stats}
 
 
 def joint_step(ctx: StepContext, batch: Batch) -> dict[str, torch.Tensor]:
@@ -146,14 +151,14 @@ def joint_step(ctx: StepContext, batch: Batch) -> dict[str, torch.Tensor]:
     parameters, G's loss only G's (through D's input gradients, without D's weight gradients).
     """
     d_loss, out_fake, stats = _d_loss(ctx, batch, batch.x_fake)
-    g_loss = _g_loss(ctx, out_fake, batch.y)
+    g_loss, g_stats = _g_loss(ctx, out_fake, batch)
     ctx.opt_D.zero_grad(set_to_none=True)
     ctx.opt_G.zero_grad(set_to_none=True)
     torch.autograd.backward(d_loss, inputs=_params(ctx.opt_D), retain_graph=True)
     torch.autograd.backward(g_loss, inputs=_params(ctx.opt_G))
     _update_d(ctx)
     _update_g(ctx)
-    return {**stats, "g_loss": g_loss.detach()}
+    return {**stats, "g_loss": g_loss.detach(), **g_stats}
 
 
 def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:

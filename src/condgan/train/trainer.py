@@ -14,9 +14,11 @@ from tqdm import tqdm
 
 from condgan import faults
 from condgan.augment import DiffAugment
+from condgan.conditions import feeds_condition
 from condgan.config import BEST_METRICS, Config
 from condgan.data import load_dataset
-from condgan.data.batches import ShuffledBatches, StreamingBatches, to_signed_unit
+from condgan.data.batches import PairedBatches, ShuffledBatches, StreamingBatches, to_signed_unit
+from condgan.data.paired import load_pairs
 from condgan.errors import CondganError
 from condgan.fileio import RunLock, atomic_write_text, clean_stale, recover_dir
 from condgan.images import save_png
@@ -47,6 +49,7 @@ from condgan.train.setup import (
     run_metadata,
 )
 from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
+from condgan.translate import translation_grid
 
 GRID_COLUMNS = 8
 
@@ -83,6 +86,7 @@ class Trainer:
         t = config.train
         self.total_steps = t.steps or (t.epochs or 1) * self.steps_per_epoch
         self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
+        self.tb = None  # TensorBoardLog while fit() runs with train.tensorboard
         self.best: float | None = None  # best value of train.best_metric so far
         self._prepare_run_dir(resume)
 
@@ -91,9 +95,14 @@ class Trainer:
         t, d = self.config.train, self.config.data
         if t.threads:
             torch.set_num_threads(t.threads)
-        self.data = load_dataset(
-            d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels, holdout=d.holdout
-        )
+        if d.task:
+            self.data = load_pairs(
+                d.dataset, d.task, "train", d.data_dir, img_size=d.img_size, channels=d.channels, direction=d.direction
+            )
+        else:
+            self.data = load_dataset(
+                d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels, holdout=d.holdout
+            )
         check_config_against_data(self.config, self.data, self.dist.world_size)
         self.spec = self.data.spec
         self.device = resolve_device(t.device, self.dist.local_rank)
@@ -118,16 +127,23 @@ class Trainer:
         """G and D (seeded), their memory format, the batches in that format, and the EMA of G."""
         t, data = self.config.train, self.data
         torch.manual_seed(t.seed)
-        G, D = build_for(self.config, self.spec.dim, data.images.shape[1], data.images.shape[-1], self.recipe.d_norm)
+        in_channels = data.inputs.shape[1] if data.inputs is not None else None
+        G, D = build_for(
+            self.config, self.spec.dim, data.images.shape[1], data.images.shape[-1], self.recipe.d_norm, in_channels
+        )
         if self.dist.enabled and t.sync_bn:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
         conv = any(p.dim() == 4 for p in D.parameters())
         fmt = torch.channels_last if conv and t.channels_last is not False else torch.contiguous_format
         self.channels_last = fmt == torch.channels_last
         self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
-        streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
-        batches = StreamingBatches if streamed else ShuffledBatches
-        self.batches = batches(data.images, data.labels, t.batch_size, t.seed, self.device, fmt)
+        self.feeds_y = feeds_condition(self.spec, G.num_classes)  # labels / vectors / an image go to G and D
+        if data.inputs is not None:  # pairs: the inputs travel where labels do
+            self.batches = PairedBatches(data.images, data.inputs, t.batch_size, t.seed, self.device, fmt)
+        else:
+            streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
+            batches = StreamingBatches if streamed else ShuffledBatches
+            self.batches = batches(data.images, data.labels, t.batch_size, t.seed, self.device, fmt)
         # What the steps call: the same modules, or their compiled wrappers (opt-in, shared weights).
         self.G_fwd, self.D_fwd = (torch.compile(G), torch.compile(D)) if t.compile else (G, D)
         self.G_ema = make_ema(self.G) if t.ema else None
@@ -143,9 +159,11 @@ class Trainer:
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.augment = DiffAugment(t.diffaugment)
         self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
-        self.watch = HealthWatch(self.recipe.loss.probability, t.log_every)
+        self.watch = HealthWatch(
+            self.recipe.loss.probability, t.log_every, reconstruction=bool(self.recipe.weight("l1"))
+        )
         self.probe = None
-        if t.watch and self.dist.is_main:
+        if t.watch and self.dist.is_main and self.data.inputs is None:  # pix2pix ignores noise by design
             self.probe = Probe(
                 self.spec, self.data.images, self.data.labels, self._to_pixels, self.config.model.z_dim, seed=t.seed + 3
             )
@@ -263,7 +281,7 @@ class Trainer:
             if self.config.data.scale == "unit":
                 x_real = x_real.add(1.0).mul_(0.5)  # [-1, 1] -> [0, 1]: the seed tutorial's choice
             size = len(x_real)
-            x_real, y = shard(x_real), shard(y) if self.G.num_classes else None
+            x_real, y = shard(x_real), shard(y) if self.feeds_y else None
             z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
             with torch.set_grad_enabled(last), ctx.autocast():  # only the last fake batch trains G
                 x_fake = self.G_fwd(z, y)
@@ -298,6 +316,11 @@ class Trainer:
         main = self.dist.is_main  # only rank 0 writes; the others just train
         if main:
             self._open_run_dir()
+            if self.config.train.tensorboard:
+                from condgan.train.tensorboard import TensorBoardLog
+
+                self.tb = TensorBoardLog(self.run_dir, self.config.to_dict(), start_step=self.step)
+                self.log.sink = self.tb.row
         self.guard.remember()  # the state training starts from is the first good one
         self._saved_at = time.monotonic()
         try:
@@ -306,6 +329,9 @@ class Trainer:
             if main:
                 self.finish()
         finally:
+            if self.tb is not None:
+                self.tb.close()
+                self.log.sink = self.tb = None
             self.lock.release()  # also when stopped by the guard, a signal or an error
         barrier(self.dist)  # nobody leaves before rank 0 has written the final files
         return self.run_dir
@@ -376,7 +402,13 @@ class Trainer:
 
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        save_png(grid_picture(self.G_sample, self.spec, self.fixed_z), path, scale=2)
+        if self.data.inputs is not None:  # rows: input | output | target of fixed training pairs
+            picture = translation_grid(self.G_sample, self.data.inputs[:GRID_COLUMNS], self.data.images[:GRID_COLUMNS])
+        else:
+            picture = grid_picture(self.G_sample, self.spec, self.fixed_z)
+        save_png(picture, path, scale=2)
+        if self.tb is not None:
+            self.tb.image(picture, self.step)
         plot_losses(self.log.path, self.run_dir)
         return path
 

@@ -1,0 +1,93 @@
+"""`condgan translate`: a pix2pix run's generator applied to image files or to a dataset split."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from condgan.errors import CondganError
+
+
+def cmd_translate(args: argparse.Namespace) -> None:
+    from condgan.images import hwc, save_png
+    from condgan.models.storage import load_generator
+    from condgan.translate import read_inputs, require_image_condition, translate, translation_grid
+
+    G, condition = load_generator(args.run_dir)
+    condition = require_image_condition(condition, "condgan translate")
+    out = Path(args.out)
+    if args.split is not None:
+        if args.inputs:
+            raise CondganError("give INPUT files or --split, not both")
+        if out.suffix != ".npz":
+            raise CondganError(f"--split writes a .npz file (images, labels, inputs, targets), got '{out.name}'")
+        _translate_split(G, condition, args, out)
+        return
+    if not args.inputs:
+        raise CondganError("give INPUT images (files or folders), or --split test")
+    inputs, files = read_inputs([Path(p) for p in args.inputs], condition, resize=args.resize)
+    outputs = translate(G, inputs)
+    if out.suffix == ".png":  # one file: the output itself, or input | output rows for several
+        picture = hwc(outputs.numpy())[0] if len(files) == 1 else translation_grid(G, _tensor(inputs))
+        save_png(picture, out, scale=args.scale)
+        print(f"wrote {out} ({len(files)} input(s))")
+        return
+    if out.suffix:
+        raise CondganError(f"--out must be a folder, a .png file or (with --split) a .npz file, got '{out.name}'")
+    out.mkdir(parents=True, exist_ok=True)
+    names = [f.stem for f in files]
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise CondganError(f"two inputs are named {twice!r}: their outputs would overwrite each other in {out}")
+    for name, image in zip(names, hwc(outputs.numpy())):
+        save_png(image, out / f"{name}.png")
+    print(f"wrote {len(files)} translated image(s) to {out}/")
+
+
+def _tensor(array: np.ndarray):
+    import torch
+
+    return torch.from_numpy(array)
+
+
+def _translate_split(G, condition, args: argparse.Namespace, out: Path) -> None:
+    from condgan.data.paired import load_pairs
+    from condgan.images import hwc
+    from condgan.metrics.report import run_data
+    from condgan.samples_file import save_samples
+    from condgan.translate import translate
+
+    trained = run_data(Path(args.run_dir))
+    if not trained.get("task"):
+        raise CondganError(
+            f"--split needs a run directory with its config.yaml (the data it was trained on): {args.run_dir}"
+        )
+    pairs = load_pairs(
+        args.dataset or trained["dataset"],
+        trained["task"],
+        args.split,
+        args.data_dir or trained.get("data_dir"),
+        img_size=trained.get("img_size"),
+        channels=trained.get("channels"),
+        direction=trained.get("direction", "AtoB"),
+    )
+    outputs = translate(G, pairs.inputs)
+    labels = pairs.labels.numpy() if pairs.class_names else np.full(len(outputs), -1, np.int64)
+    inputs, targets = hwc(pairs.inputs.numpy()), hwc(pairs.images.numpy())
+    save_samples(out, hwc(outputs.numpy()), labels, inputs=inputs, targets=targets)
+    print(f"wrote {len(outputs):,} translations of the {args.split} split ({condition.task}) to {out}")
+
+
+def add_translate(sub) -> None:
+    tr = sub.add_parser("translate", help="translate images with an image-to-image (pix2pix) run")
+    tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix run directory (or its generator/ folder)")
+    tr.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders of images")
+    tr.add_argument("--out", required=True, help="a folder (one output per input), a .png, or with --split a .npz")
+    tr.add_argument("--split", choices=["train", "test"], help="translate this split of the run's dataset instead")
+    tr.add_argument("--dataset", help="with --split: another dataset than the run's")
+    tr.add_argument("--data-dir", help="with --split: folder holding the dataset files")
+    tr.add_argument("--resize", action="store_true", help="resize inputs of another size (default: refuse them)")
+    tr.add_argument("--scale", type=int, default=1, help="PNG pixel scale of a .png --out (default: 1)")
+    tr.set_defaults(func=cmd_translate)

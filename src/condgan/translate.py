@@ -1,0 +1,113 @@
+"""Image-to-image use of a trained pix2pix generator: images in, translated images out.
+
+    G, condition = load_generator("runs/mnist-inpaint")
+    outputs = translate(G, inputs)          # uint8 (N, C_in, H, W) -> uint8 (N, C, H, W)
+
+G runs in eval mode (dropout off, BatchNorm's running statistics), so one input always gives
+one output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import nn
+
+from condgan.conditions import Condition, ImageCondition
+from condgan.data.batches import to_signed_unit
+from condgan.errors import CondganError
+from condgan.images import quantize
+from condgan.sampling import eval_mode
+
+MAX_INPUT_PIXELS = 4096 * 4096  # a bigger upload or file is refused before it is decoded
+
+
+def require_image_condition(condition: Condition, what: str) -> ImageCondition:
+    """The generator's image condition; a label-conditioned generator is refused, naming the command to use."""
+    if condition.kind != ImageCondition.kind:
+        raise CondganError(f"{what} needs an image-to-image generator (pix2pix); this one samples: use condgan sample")
+    return condition  # type: ignore[return-value]
+
+
+def refuse_image_condition(condition: Condition, what: str) -> None:
+    if condition.kind == ImageCondition.kind:
+        raise CondganError(
+            f"this generator translates images ({condition.describe()}): use condgan translate, not {what}"
+        )
+
+
+@torch.no_grad()
+def translate(G: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int = 256) -> torch.Tensor:
+    """inputs: uint8 (N, C_in, H, W) -> G's outputs as uint8 (N, C, H, W) on the CPU."""
+    inputs = torch.as_tensor(inputs)
+    if inputs.dtype != torch.uint8 or inputs.dim() != 4:
+        raise ValueError("translate takes uint8 images of shape (N, C, H, W)")
+    device = next(G.parameters()).device
+    chunks = []
+    with eval_mode(G):
+        for i in range(0, len(inputs), batch_size):
+            x = to_signed_unit(inputs[i : i + batch_size].to(device))
+            chunks.append(quantize(G(None, x).float()).cpu())
+    return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.uint8)
+
+
+def _rgb(images: torch.Tensor, channels: int) -> torch.Tensor:
+    return images.expand(-1, channels, -1, -1) if images.shape[1] == 1 else images
+
+
+def translation_grid(G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None) -> np.ndarray:
+    """A picture with rows input | output (| target), one column per pair; uint8 (H, W[, 3])."""
+    from condgan.images import PAD, hwc, label_grid, make_grid
+
+    outputs = translate(G, inputs)
+    rows = [inputs, outputs] + ([targets] if targets is not None else [])
+    channels = max(r.shape[1] for r in rows)
+    stacked = torch.cat([_rgb(r.cpu(), channels) for r in rows]).numpy()
+    names = ["input", "output", "target"][: len(rows)]
+    array = make_grid(hwc(stacked), len(inputs))
+    return label_grid(array, inputs.shape[-1], PAD, names, None)
+
+
+def image_to_input(img: Image.Image, condition: ImageCondition, name: str, resize: bool = False) -> np.ndarray:
+    """One decoded image as G's input (C_in, S, S) uint8: converted to the condition's channels;
+    another size is refused (as in training) unless `resize`."""
+    size = condition.img_size
+    if img.size != (size, size):
+        if not resize:
+            raise CondganError(
+                f"{name} is {img.width}x{img.height}; this generator translates {size}x{size} images (--resize to fit)"
+            )
+        img = img.resize((size, size), Image.BICUBIC)
+    array = np.asarray(img.convert("L" if condition.in_channels == 1 else "RGB"), dtype=np.uint8)
+    return array[None] if condition.in_channels == 1 else array.transpose(2, 0, 1)
+
+
+def read_inputs(paths: list[Path], condition: ImageCondition, resize: bool = False) -> tuple[np.ndarray, list[Path]]:
+    """Image files (a folder: the images in it, in name order) -> (inputs (N, C_in, S, S) uint8, their files)."""
+    from condgan.data.folder import SUFFIXES
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not found:
+                raise CondganError(f"{path} holds no images ({', '.join(sorted(SUFFIXES))})")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CondganError(f"input not found: {path}")
+    arrays = []
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                if img.width * img.height > MAX_INPUT_PIXELS:
+                    raise CondganError(f"{file} is {img.width}x{img.height}: too large to translate")
+                img.load()
+                arrays.append(image_to_input(img, condition, str(file), resize))
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+            raise CondganError(f"cannot read image {file}: {err}") from None
+    return np.stack(arrays), files

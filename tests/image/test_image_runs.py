@@ -1,0 +1,187 @@
+"""Image-to-image runs end to end: the L1 term, the recipe's refusals, training, resume,
+translate (CLI and API), eval with its baselines, and what a label-sampling command says."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from condgan.config import load_config
+from condgan.errors import CondganError
+from condgan.losses import l1_loss
+from tests.test_cli import assert_user_error, condgan
+
+TINY_P2P = ["--model", "pix2pix", "--set", "model.width=8", "--batch-size", "16"]
+
+
+def test_l1_term_closed_form():
+    x = torch.tensor([[0.5, -1.0], [0.25, 1.0]])
+    t = torch.tensor([[0.0, -0.5], [0.25, -1.0]])
+    torch.testing.assert_close(l1_loss(x, t), torch.tensor((0.5 + 0.5 + 0 + 2) / 4))
+
+
+def test_the_recipe_of_pix2pix():
+    base = {"model": {"name": "pix2pix"}, "data": {"task": "inpaint"}}
+    assert dict(load_config(None, [base]).recipe().regularisers) == {"l1": 100.0}
+    l1_only = load_config(None, [base, {"loss": {"adv_weight": 0}}]).recipe()
+    assert l1_only.adv_weight == 0 and l1_only.weight("l1") == 100
+    assert dict(load_config(None, [base, {"loss": {"l1_weight": 10}}]).recipe().regularisers) == {"l1": 10.0}
+    assert load_config(None, []).recipe().regularisers == ()  # sampling models: no L1 term
+
+
+@pytest.mark.parametrize(
+    ("overlay", "message"),
+    [
+        ({"model": {"name": "pix2pix"}}, "model pix2pix translates images: choose data.task"),
+        ({"data": {"task": "edges"}}, "data.task=edges makes image pairs: use model pix2pix"),
+        ({"loss": {"l1_weight": 5.0}}, "loss.l1_weight needs a target image for every input"),
+        (
+            {"model": {"name": "pix2pix"}, "data": {"task": "edges"}, "loss": {"adv_weight": 0, "l1_weight": 0}},
+            "leaves G nothing to learn",
+        ),
+        (
+            {"model": {"name": "pix2pix"}, "data": {"task": "edges"}, "train": {"diffaugment": "translation"}},
+            "train.diffaugment does not apply to image-to-image",
+        ),
+        ({"data": {"task": "blur"}}, "unknown data.task 'blur'"),
+        ({"model": {"name": "pix2pix", "patch": 50}, "data": {"task": "edges"}}, "patch must be one of 16, 34, 70"),
+    ],
+)
+def test_config_refusals(overlay, message):
+    with pytest.raises(CondganError, match=message):
+        load_config(None, [overlay])
+
+
+@pytest.fixture(scope="module")
+def p2p_run(tmp_path_factory, shared_datasets):
+    out = tmp_path_factory.mktemp("p2p") / "run"
+    result = condgan(
+        "train", *TINY_P2P, "--set", "data.task=superres4", "--steps", "6", "--out", out, "--no-progress",
+        "--data-dir", shared_datasets,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "translate with: condgan translate" in result.stdout
+    return out
+
+
+def test_the_run_has_an_image_condition_and_an_input_output_target_grid(p2p_run):
+    from condgan.models.storage import load_generator
+
+    _G, condition = load_generator(p2p_run)
+    assert condition.kind == "image" and condition.task == "superres4" and condition.in_channels == 1
+    assert condition.source_classes == tuple("0123456789")
+    grid = np.asarray(Image.open(next((p2p_run / "samples").glob("*.png"))))
+    assert grid.shape[0] > 3 * 2 * 28 and grid.shape[0] < 4 * 2 * 30  # three rows of 28 px at scale 2
+    rows = [json.loads(line) for line in (p2p_run / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if "g_l1" in r]
+    assert logged and all(r["g_loss"] > 100 * r["g_l1"] - 1e-3 for r in logged)  # adversarial + 100 L1
+    assert not any("alarm" in r for r in rows)
+
+
+def test_resume_is_bit_identical(tmp_path, shared_datasets):
+    from condgan.train.checkpoint import load_checkpoint
+
+    common = [*TINY_P2P, "--set", "data.task=inpaint", "--no-progress", "--data-dir", shared_datasets]
+    assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "a").returncode == 0
+    assert condgan("train", *common, "--steps", "2", "--out", tmp_path / "b").returncode == 0
+    assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "b", "--resume").returncode == 0
+    a, b = (load_checkpoint(tmp_path / r / "checkpoints" / "last.pt") for r in "ab")
+    for net in ("G", "D", "opt_G"):
+        flat_a, flat_b = a[net], b[net]
+        if net == "opt_G":
+            flat_a, flat_b = flat_a["state"], flat_b["state"]
+            assert all(torch.equal(flat_a[k]["exp_avg"], flat_b[k]["exp_avg"]) for k in flat_a)
+        else:
+            assert all(torch.equal(flat_a[k], flat_b[k]) for k in flat_a)
+
+
+def test_translate_files_a_folder_and_the_api_agree(p2p_run, tmp_path):
+    from condgan import load_generator
+    from condgan.translate import translate
+
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, img in enumerate(inputs):
+        Image.fromarray(img).save(folder / f"d{i}.png")
+    result = condgan("translate", p2p_run, folder, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    G, _ = load_generator(p2p_run)
+    expect = translate(G, torch.from_numpy(inputs[:, None]))
+    for i in range(3):
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / f"d{i}.png")), expect[i, 0].numpy())
+    one = condgan("translate", p2p_run, folder / "d1.png", "--out", tmp_path / "one.png")
+    assert one.returncode == 0 and np.array_equal(np.asarray(Image.open(tmp_path / "one.png")), expect[1, 0].numpy())
+    grid = condgan("translate", p2p_run, folder / "d0.png", folder / "d2.png", "--out", tmp_path / "grid.png")
+    assert grid.returncode == 0 and Image.open(tmp_path / "grid.png").height > 2 * 28
+
+
+def test_translate_user_errors(p2p_run, tmp_path, tiny_run):
+    run_dir = tiny_run
+    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "big.png")
+    assert_user_error(condgan("translate", p2p_run, tmp_path / "big.png", "--out", tmp_path / "o"), "is 30x30")
+    ok = condgan("translate", p2p_run, tmp_path / "big.png", "--resize", "--out", tmp_path / "o")
+    assert ok.returncode == 0 and (tmp_path / "o" / "big.png").is_file()
+    assert_user_error(condgan("translate", p2p_run, tmp_path / "none.png", "--out", tmp_path / "o"), "input not found")
+    assert_user_error(condgan("translate", p2p_run, "--out", tmp_path / "o"), "give INPUT images")
+    assert_user_error(condgan("translate", p2p_run, "--split", "test", "--out", tmp_path / "x.png"), "writes a .npz")
+    sampling = condgan("translate", run_dir, tmp_path / "big.png", "--out", tmp_path / "o")
+    assert_user_error(sampling, "use condgan sample")
+    assert_user_error(condgan("sample", p2p_run, "--out", tmp_path / "s.png"), "use condgan translate")
+    assert_user_error(condgan("eval", run_dir, "--baseline", p2p_run), "--baseline compares image-to-image runs")
+
+
+def test_translate_split_and_eval_with_baselines(p2p_run, tmp_path, shared_datasets):
+    out = tmp_path / "t.npz"
+    result = condgan("translate", p2p_run, "--split", "test", "--out", out)
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as f:
+        assert f["images"].shape == (10_000, 28, 28) and f["images"].dtype == np.uint8
+        assert f["inputs"].shape == f["targets"].shape == (10_000, 28, 28)
+        assert set(np.unique(f["labels"])) == set(range(10))
+    run = condgan("eval", p2p_run, "--baseline", p2p_run)
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    assert set(figures["baselines"]) == {"input", "bicubic", "l1_only"}
+    assert figures["baselines"]["l1_only"]["l1"] == pytest.approx(figures["l1"])  # the same model twice
+    bicubic = figures["baselines"]["bicubic"]
+    assert 0 < bicubic["l1"] < 0.2 and bicubic["psnr"] > 10 and 0 < bicubic["ssim"] < 1
+    assert 0 <= figures["class_preserved"] <= 1 and figures["fid"] > 0
+    assert "| model |" in (p2p_run / "eval.md").read_text()
+    npz = json.loads(condgan("eval", out).stdout.strip().splitlines()[-1])
+    assert npz["l1"] == pytest.approx(figures["l1"])
+    assert npz["class_preserved"] == pytest.approx(figures["class_preserved"])
+
+
+def test_ssim_and_psnr_closed_forms():
+    from condgan.metrics.translation import pair_metrics, psnr, ssim
+
+    rng = np.random.default_rng(0)
+    a = torch.from_numpy(rng.integers(0, 256, (3, 1, 28, 28), dtype=np.uint8))
+    assert torch.allclose(ssim(a, a), torch.ones(3)) and (psnr(a, a) == 100).all()
+    b = (a.int() + 10).clamp(max=255).to(torch.uint8)
+    mse = ((a.double() - b.double()) / 255).pow(2).flatten(1).mean(1)
+    torch.testing.assert_close(psnr(a, b).double(), 10 * torch.log10(1 / mse), atol=1e-4, rtol=0)
+    assert (ssim(a, torch.from_numpy(rng.integers(0, 256, (3, 1, 28, 28), dtype=np.uint8))) < 0.2).all()
+    assert pair_metrics(a, a)["l1"] == 0
+
+
+def test_a_generator_whose_family_does_not_fit_its_condition_is_refused(p2p_run, tmp_path):
+    import shutil
+
+    from condgan.models.storage import load_generator
+
+    copy = tmp_path / "generator"
+    shutil.copytree(p2p_run / "generator", copy)
+    meta = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**meta, "family": "cdcgan"}))
+    with pytest.raises(CondganError, match=r"model family 'cdcgan' does not take its condition \(kind image\)"):
+        load_generator(copy)
+
+
+def test_data_list_names_the_tasks():
+    result = condgan("data", "list")
+    assert result.returncode == 0 and "superres4" in result.stdout and "data.task=TASK" in result.stdout
