@@ -44,12 +44,12 @@ def translation_picture(run: Path, out: Path) -> None:
     import yaml
 
     from condgan import load_generator
-    from condgan.data.paired import load_pairs
+    from condgan.data.paired import run_pairs
     from condgan.images import save_png
     from condgan.translate import translation_grid
 
     data = yaml.safe_load((run / "config.yaml").read_text())["data"]
-    test = load_pairs(data["dataset"], data["task"], "test", data.get("data_dir"))
+    test = run_pairs(data, "test")
     G, _ = load_generator(run)
     save_png(translation_grid(G, test.inputs[:8], test.images[:8]), out, scale=2)
     print(f"wrote {out}")

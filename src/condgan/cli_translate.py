@@ -11,6 +11,8 @@ from condgan.errors import CondganError
 
 
 def cmd_translate(args: argparse.Namespace) -> None:
+    import torch
+
     from condgan.images import hwc, save_png
     from condgan.models.storage import load_generator
     from condgan.translate import read_inputs, require_image_condition, translate, translation_grid
@@ -30,7 +32,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
     inputs, files = read_inputs([Path(p) for p in args.inputs], condition, resize=args.resize)
     outputs = translate(G, inputs)
     if out.suffix == ".png":  # one file: the output itself, or input | output rows for several
-        picture = hwc(outputs.numpy())[0] if len(files) == 1 else translation_grid(G, _tensor(inputs))
+        picture = hwc(outputs.numpy())[0] if len(files) == 1 else translation_grid(G, torch.from_numpy(inputs))
         save_png(picture, out, scale=args.scale)
         print(f"wrote {out} ({len(files)} input(s))")
         return
@@ -46,34 +48,12 @@ def cmd_translate(args: argparse.Namespace) -> None:
     print(f"wrote {len(files)} translated image(s) to {out}/")
 
 
-def _tensor(array: np.ndarray):
-    import torch
-
-    return torch.from_numpy(array)
-
-
 def _translate_split(G, condition, args: argparse.Namespace, out: Path) -> None:
-    from condgan.data.paired import load_pairs
     from condgan.images import hwc
-    from condgan.metrics.report import run_data
     from condgan.samples_file import save_samples
-    from condgan.translate import translate
+    from condgan.translate import translate_split
 
-    trained = run_data(Path(args.run_dir))
-    if not trained.get("task"):
-        raise CondganError(
-            f"--split needs a run directory with its config.yaml (the data it was trained on): {args.run_dir}"
-        )
-    pairs = load_pairs(
-        args.dataset or trained["dataset"],
-        trained["task"],
-        args.split,
-        args.data_dir or trained.get("data_dir"),
-        img_size=trained.get("img_size"),
-        channels=trained.get("channels"),
-        direction=trained.get("direction", "AtoB"),
-    )
-    outputs = translate(G, pairs.inputs)
+    outputs, pairs = translate_split(G, condition, Path(args.run_dir), args.split, args.dataset, args.data_dir)
     labels = pairs.labels.numpy() if pairs.class_names else np.full(len(outputs), -1, np.int64)
     inputs, targets = hwc(pairs.inputs.numpy()), hwc(pairs.images.numpy())
     save_samples(out, hwc(outputs.numpy()), labels, inputs=inputs, targets=targets)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from condgan.errors import CondganError
+
 if TYPE_CHECKING:  # torch is imported where it is used: the ONNX server runs without it
     import torch
 
@@ -54,6 +56,19 @@ def make_grid(images: np.ndarray, ncol: int, pad: int = PAD) -> np.ndarray:
         top, left = pad + r * (h + pad), pad + c * (w + pad)
         grid[top : top + h, left : left + w] = img
     return grid
+
+
+def fit_image(img: Image.Image, size: int, channels: int, name: str, resize: bool, hint: str) -> np.ndarray:
+    """A decoded image as an image-to-image generator's input (C, S, S) uint8: converted to its
+    channels; another size is refused (as in training) unless `resize` (`hint`: how to ask for it)."""
+    if img.size != (size, size):
+        if not resize:
+            raise CondganError(
+                f"{name} is {img.width}x{img.height}; this generator translates {size}x{size} images ({hint})"
+            )
+        img = img.resize((size, size), Image.BICUBIC)
+    array = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
 
 def save_png(array: np.ndarray, path: Path | str, scale: int = 1) -> None:

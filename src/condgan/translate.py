@@ -18,8 +18,9 @@ from torch import nn
 
 from condgan.conditions import Condition, ImageCondition
 from condgan.data.batches import to_signed_unit
+from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
-from condgan.images import quantize
+from condgan.images import fit_image, quantize
 from condgan.sampling import eval_mode
 
 MAX_INPUT_PIXELS = 4096 * 4096  # a bigger upload or file is refused before it is decoded
@@ -54,6 +55,20 @@ def translate(G: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int =
     return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.uint8)
 
 
+def translate_split(
+    G: nn.Module, condition: ImageCondition, run_dir: Path, split: str, dataset=None, data_dir=None
+) -> tuple[torch.Tensor, ImageData]:
+    """(G's outputs, the pairs) for a split of the data the run in `run_dir` was trained on."""
+    from condgan.data.paired import run_pairs
+    from condgan.metrics.report import run_data
+
+    pairs = run_pairs(run_data(run_dir), split, dataset, data_dir)
+    want = (condition.in_channels, condition.img_size, condition.img_size)
+    if tuple(pairs.inputs.shape[1:]) != want:
+        raise CondganError(f"the {split} inputs are {tuple(pairs.inputs.shape[1:])}, the generator translates {want}")
+    return translate(G, pairs.inputs), pairs
+
+
 def _rgb(images: torch.Tensor, channels: int) -> torch.Tensor:
     return images.expand(-1, channels, -1, -1) if images.shape[1] == 1 else images
 
@@ -69,20 +84,6 @@ def translation_grid(G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor |
     names = ["input", "output", "target"][: len(rows)]
     array = make_grid(hwc(stacked), len(inputs))
     return label_grid(array, inputs.shape[-1], PAD, names, None)
-
-
-def image_to_input(img: Image.Image, condition: ImageCondition, name: str, resize: bool = False) -> np.ndarray:
-    """One decoded image as G's input (C_in, S, S) uint8: converted to the condition's channels;
-    another size is refused (as in training) unless `resize`."""
-    size = condition.img_size
-    if img.size != (size, size):
-        if not resize:
-            raise CondganError(
-                f"{name} is {img.width}x{img.height}; this generator translates {size}x{size} images (--resize to fit)"
-            )
-        img = img.resize((size, size), Image.BICUBIC)
-    array = np.asarray(img.convert("L" if condition.in_channels == 1 else "RGB"), dtype=np.uint8)
-    return array[None] if condition.in_channels == 1 else array.transpose(2, 0, 1)
 
 
 def read_inputs(paths: list[Path], condition: ImageCondition, resize: bool = False) -> tuple[np.ndarray, list[Path]]:
@@ -107,7 +108,8 @@ def read_inputs(paths: list[Path], condition: ImageCondition, resize: bool = Fal
                 if img.width * img.height > MAX_INPUT_PIXELS:
                     raise CondganError(f"{file} is {img.width}x{img.height}: too large to translate")
                 img.load()
-                arrays.append(image_to_input(img, condition, str(file), resize))
+                size, channels = condition.img_size, condition.in_channels
+                arrays.append(fit_image(img, size, channels, str(file), resize, "--resize to fit"))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise CondganError(f"cannot read image {file}: {err}") from None
     return np.stack(arrays), files

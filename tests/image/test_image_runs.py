@@ -185,3 +185,27 @@ def test_a_generator_whose_family_does_not_fit_its_condition_is_refused(p2p_run,
 def test_data_list_names_the_tasks():
     result = condgan("data", "list")
     assert result.returncode == 0 and "superres4" in result.stdout and "data.task=TASK" in result.stdout
+
+
+def test_training_errors_through_the_cli(tmp_path):
+    assert_user_error(condgan("train", "--model", "pix2pix", "--out", tmp_path / "r"), "choose data.task")
+    (tmp_path / "pairs" / "A" / "train").mkdir(parents=True)
+    (tmp_path / "pairs" / "B" / "train").mkdir(parents=True)
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "pairs" / "A" / "train" / "x.png")
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "pairs" / "B" / "train" / "y.png")
+    result = condgan(
+        "train", *TINY_P2P, "--dataset", tmp_path / "pairs", "--set", "data.task=paired", "--out", tmp_path / "r"
+    )
+    assert_user_error(result, "x.png has no partner")
+
+
+def test_a_split_of_another_shape_and_a_mismatched_npz_are_one_line(p2p_run, tmp_path, shared_datasets):
+    result = condgan(
+        "translate", p2p_run, "--split", "test", "--dataset", "coloured-mnist", "--out", tmp_path / "x.npz",
+        "--data-dir", shared_datasets,
+    )  # fmt: skip
+    assert_user_error(result, "the generator translates (1, 28, 28)")
+    bad = tmp_path / "bad.npz"
+    images = np.zeros((4, 28, 28), np.uint8)
+    np.savez(bad, images=images, labels=np.zeros(4, np.int64), inputs=images, targets=np.zeros((4, 14, 14), np.uint8))
+    assert_user_error(condgan("eval", bad), "targets must be uint8 images, one per output")

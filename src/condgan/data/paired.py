@@ -63,6 +63,22 @@ def load_pairs(
     )
 
 
+def run_pairs(trained: dict, split: str, dataset: str | None = None, data_dir: str | Path | None = None) -> ImageData:
+    """A split of the pairs a run was trained on (`trained`: its config.yaml data section);
+    `dataset` / `data_dir` replace the run's."""
+    if not trained.get("task"):
+        raise CondganError("no image-to-image training data recorded: give a pix2pix run directory (with config.yaml)")
+    return load_pairs(
+        dataset or trained["dataset"],
+        trained["task"],
+        split,
+        data_dir or trained.get("data_dir"),
+        img_size=trained.get("img_size"),
+        channels=trained.get("channels"),
+        direction=trained.get("direction", "AtoB"),
+    )
+
+
 def _source_labels(data: ImageData) -> tuple[np.ndarray, tuple[str, ...]]:
     """The class of every source image: its label, or its first categorical factor (coloured-mnist's digit)."""
     spec = data.spec

@@ -22,8 +22,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from condgan.conditions import ImageCondition
-from condgan.data.paired import load_pairs
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
 from condgan.images import quantize
@@ -31,7 +29,7 @@ from condgan.metrics.classifier import embed, get_classifier
 from condgan.metrics.fid import fid
 from condgan.metrics.report import beside, report_prefix
 from condgan.models.storage import load_generator
-from condgan.translate import require_image_condition, translate
+from condgan.translate import require_image_condition, translate, translate_split
 
 JUDGES = {"coloured-mnist": "mnist"}  # a dataset judged by another's classifier (on the brightest channel)
 PSNR_CAP = 100.0  # dB for identical images (finite, so averages stay finite)
@@ -174,23 +172,8 @@ def _translate_run(source: Path, dataset: str | None, data_dir: str | None, inpu
     data_dir = data_dir or trained.get("data_dir")
     if inputs is not None:
         return translate(G, inputs), None, condition.task, dataset, data_dir
-    test = load_pairs(
-        dataset,
-        trained["task"],
-        "test",
-        data_dir,
-        img_size=trained.get("img_size"),
-        channels=trained.get("channels"),
-        direction=trained.get("direction", "AtoB"),
-    )
-    _check_shape(condition, test.inputs)
-    return translate(G, test.inputs), test, condition.task, dataset, data_dir
-
-
-def _check_shape(condition: ImageCondition, inputs: torch.Tensor) -> None:
-    want = (condition.in_channels, condition.img_size, condition.img_size)
-    if tuple(inputs.shape[1:]) != want:
-        raise CondganError(f"the test inputs are {tuple(inputs.shape[1:])}, the generator translates {want}")
+    outputs, test = translate_split(G, condition, source, "test", dataset, data_dir)
+    return outputs, test, condition.task, dataset, data_dir
 
 
 def _load_translated(path: Path):

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from PIL import Image
 
 from condgan.errors import CondganError
-from condgan.images import hwc, make_grid, quantize_array
+from condgan.images import fit_image, hwc, make_grid, quantize_array
 from condgan.labels import resolve_label
 from condgan.noise import lerp, noise, slerp
 from condgan.serve.backends import Backend
@@ -193,19 +193,11 @@ def decode_input(data: bytes, backend: Backend, resize: bool) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_UPLOAD_PIXELS:
                 raise CondganError(f"the image is {img.width}x{img.height}: at most {MAX_UPLOAD_PIXELS:,} pixels")
-            size = backend.img_size
-            if img.size != (size, size):
-                if not resize:
-                    raise CondganError(
-                        f"the image is {img.width}x{img.height}; this generator translates {size}x{size} "
-                        "images (resize=true to fit)"
-                    )
-                img = img.resize((size, size), Image.BICUBIC)
-            array = np.asarray(img.convert("L" if backend.in_channels == 1 else "RGB"), dtype=np.float32)
+            hint = "resize=true to fit"
+            array = fit_image(img, backend.img_size, backend.in_channels, "the image", resize, hint)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise CondganError(f"the upload is not an image Pillow can read ({str(err).splitlines()[0]})") from None
-    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-    return (array / 127.5 - 1.0)[None]
+    return (array.astype(np.float32) / 127.5 - 1.0)[None]
 
 
 def _add_translate_route(app: FastAPI, gen: Generation) -> None:
