@@ -60,7 +60,7 @@ def test_seed_mlp_sizes_and_dcgan_init():
 
 
 def test_registry_lists_models():
-    assert MODELS.names() == ["cdcgan", "cgan-mlp", "dcgan"]
+    assert MODELS.names() == ["cdcgan", "cgan-mlp", "dcgan", "pix2pix"]
 
 
 # --- conditioning variants, norms and spectral norm ------------------------------------
