@@ -15,6 +15,7 @@ is cut back), so no step appears twice; the alarm that caused a rollback is logg
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,22 @@ class TensorBoardLog:
         except ImportError:
             raise CondganError("tensorboard is not installed: pip install 'condgan[tensorboard]'") from None
         self._writer_class, self.folder = SummaryWriter, run_dir / "tb"
-        self.writer = SummaryWriter(str(self.folder), purge_step=start_step + 1 if start_step else None)
+        self.writer = self._new_writer(start_step + 1 if start_step else None)
         self._events: list[dict[str, Any]] = []  # recent alarm / rollback rows, kept across a rollback
         if not start_step:
             self._hparams(config)
+
+    def _new_writer(self, purge_step: int | None):
+        """A writer whose event file sorts after every file already there: TensorBoard reads them in
+        name order, and a name starts with the second it was made (then host and PID), so a writer
+        made in the same second as an earlier one (a quick resume) waits for the next second."""
+        stamps = [
+            int(p.name.split(".")[3]) for p in self.folder.glob("events.out.tfevents.*") if len(p.name.split(".")) > 3
+        ]
+        wait = max(stamps, default=0) + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        return self._writer_class(str(self.folder), purge_step=purge_step)
 
     def _hparams(self, config: dict[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams
@@ -70,7 +83,7 @@ class TensorBoardLog:
         """A rollback to `step`: what was logged after it is hidden (a new writer purging it),
         except the alarms and rollbacks, which happened."""
         self.writer.close()
-        self.writer = self._writer_class(str(self.folder), purge_step=step + 1)
+        self.writer = self._new_writer(step + 1)
         for row in [r for r in self._events if r["step"] > step]:
             self._event(row)
 
