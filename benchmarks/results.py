@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from condgan.config import load_config, preset_names
+from condgan.progress import bar as progress_bar
 from docblock import replace_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,24 +186,34 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     args = parser.parse_args()
     images = [p for p in args.presets if load_config(p).data.task]
+    others = [p for p in args.presets if p not in images]
+    # one step per preset run (an image preset is two trainings); an ETA on a terminal only
+    bar = progress_bar(len(images) + len(others) * (2 if args.cross else 1), "presets", "run")
     if images:
-        image_rows = [run_image(p, args) for p in images]
+        image_rows = []
+        for preset in images:
+            bar.set_description(preset)
+            image_rows.append(run_image(preset, args))
+            bar.update()
         for r in image_rows:
             print(
                 f"{r['preset']}: {r['pix2pix']['class_preserved']:.1%} class preserved, FID {r['pix2pix']['fid']:.2f}"
             )
         replace_block(args.out, "images", image_table(image_rows))
     rows = []
-    for preset in [p for p in args.presets if p not in images]:
+    for preset in others:
         own = load_config(preset).data.dataset
         for dataset in [own, OTHER[own]] if args.cross else [own]:
+            bar.set_description(f"{preset} on {dataset}")
             row = run_one(preset, dataset, args)
+            bar.update()
             rows.append(row)
             print(
                 f"{preset} on {dataset}: {row['cond_acc']:.1%} acc, FID {row['fid']:.2f}, "
                 f"intra-FID {row['intra_fid']:.2f}, recall {row['recall']:.3f}, {row['train_s']} s",
                 flush=True,
             )
+    bar.close()
     if not rows:
         return
     rows.sort(key=lambda r: (r["dataset"], -r["cond_acc"]))

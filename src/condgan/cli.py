@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     name = f"{config.data.dataset}-{config.model.name}"  # the preset's name for the bundled presets
     stamp = broadcast_from_main(time.strftime("%Y%m%d-%H%M%S"), info)  # every rank writes to one run dir
     run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{stamp}"
-    trainer = Trainer(config, run_dir, resume=args.resume, progress=not args.no_progress, dist=info)
+    trainer = Trainer(config, run_dir, resume=args.resume, progress=not (args.no_progress or args.quiet), dist=info)
     say = print if info.is_main else (lambda *a: None)
     ranks = f" on {info.world_size} processes" if info.enabled else ""
     what = f"{config.data.dataset} ({config.data.task})" if config.data.task else config.data.dataset
@@ -143,7 +143,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     else:  # N of every condition
         count = args.per_class or args.n
         codes, conditions = per_condition(spec, count)
-        x, ncol = sample(G, conditions, seed=args.seed, n=len(codes)), count
+        x, ncol = sample(G, conditions, seed=args.seed, n=len(codes), progress="generating"), count
         rows = [spec.name_of(c) for c in codes[::count]] if spec.factors else None
         what = f"{count} per {'class' if spec.is_classes else 'condition'}" if spec.factors else "unconditional"
     if not bool(x.isfinite().all()):
@@ -407,11 +407,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     for add in (_add_train, _add_sample, add_translate, _add_eval, _add_compare, _add_export, add_serve, _add_data):
         add(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--quiet", "-q", action="store_true", help="no progress bars (they show only on a terminal anyway)"
+        )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from condgan.progress import set_quiet
+
+    set_quiet(args.quiet)
     try:
         args.func(args)
     except CondganError as err:

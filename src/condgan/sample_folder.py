@@ -21,6 +21,7 @@ from condgan.conditions import ConditionSpec
 from condgan.errors import CondganError
 from condgan.fileio import write_dir
 from condgan.images import hwc, quantize, save_png
+from condgan.progress import each
 
 MANIFEST = "manifest.csv"
 
@@ -47,7 +48,7 @@ def write_folder(out: Path, images: torch.Tensor, codes: np.ndarray, spec: Condi
 
     def fill(tmp: Path) -> None:
         rows = []
-        for i, (name, image) in enumerate(zip(names, pixels)):
+        for i, (name, image) in enumerate(each(zip(names, pixels), len(names), "writing PNGs", "img")):
             index = counts.get(name, 0)
             counts[name] = index + 1
             file = f"{folders[name]}/{index:05d}.png"

@@ -34,18 +34,36 @@ def _device(G: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor, conditions: torch.Tensor | None, batch_size: int = 1000) -> torch.Tensor:
-    """G(z, conditions) in eval mode, in batches: (N, C, H, W) in [-1, 1] on the CPU."""
+def generate(
+    G: nn.Module,
+    z: torch.Tensor,
+    conditions: torch.Tensor | None,
+    batch_size: int = 1000,
+    progress: str | None = None,
+) -> torch.Tensor:
+    """G(z, conditions) in eval mode, in batches: (N, C, H, W) in [-1, 1] on the CPU.
+
+    `progress`: the label of a bar with ETA (shown on a terminal) when there are 2+ batches."""
+    from condgan.progress import each
+
     chunks, device = [], _device(G)
+    starts = range(0, len(z), batch_size)
+    if progress and len(starts) > 1:
+        starts = each(starts, len(z), progress, "img", every=batch_size)
     with eval_mode(G):
-        for i in range(0, len(z), batch_size):
+        for i in starts:
             y = conditions[i : i + batch_size].to(device) if conditions is not None and G.num_classes else None
             chunks.append(G(z[i : i + batch_size].to(device), y).float().cpu())
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 
 def sample(
-    G: nn.Module, labels: torch.Tensor | None, seed: int = 0, n: int | None = None, batch_size: int = 1000
+    G: nn.Module,
+    labels: torch.Tensor | None,
+    seed: int = 0,
+    n: int | None = None,
+    batch_size: int = 1000,
+    progress: str | None = None,
 ) -> torch.Tensor:
     """Images (N, C, H, W) in [-1, 1] (on the CPU) for `labels` (N,) int64 or condition vectors
     (N, K), or `n` unconditional ones.
@@ -55,7 +73,7 @@ def sample(
     count = len(labels) if labels is not None else n
     if count is None:
         raise ValueError("give labels or n")
-    return generate(G, noise(count, G.z_dim, seed), labels, batch_size)
+    return generate(G, noise(count, G.z_dim, seed), labels, batch_size, progress)
 
 
 def conditions_of(spec: ConditionSpec, codes: np.ndarray) -> torch.Tensor | None:

@@ -16,10 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm import tqdm
-
 from condgan.data.formats import DataFile, verify
 from condgan.errors import CondganError
+from condgan.progress import bar as progress_bar
 
 RETRIES = 3
 TIMEOUT_S = 30.0
@@ -35,9 +34,7 @@ def _fetch_once(url: str, tmp: Path, progress: bool) -> None:
         total = response.headers.get("Content-Length")
         expected = int(total) if total is not None else None
         received = 0
-        with tqdm(
-            total=expected, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress, leave=False
-        ) as bar:
+        with progress_bar(expected, Path(url).name, "B", show=progress, unit_scale=True) as bar:
             while chunk := response.read(CHUNK):
                 out.write(chunk)
                 received += len(chunk)

@@ -39,7 +39,7 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
     if not num_classes:
         raise CondganError("this generator is unconditional: conditional metrics need class labels")
     labels = torch.arange(num_classes).repeat_interleave(per_class)  # grouped by class, as a grid
-    return quantize(sample(G, labels, seed=seed)), labels
+    return quantize(sample(G, labels, seed=seed, progress="generating")), labels
 
 
 def feature_metrics(
