@@ -2,6 +2,11 @@
 
 Averaging the weights smooths the oscillation of adversarial training; BatchNorm running
 statistics are copied from G, not averaged (they describe the current activations).
+
+The decay warms up as min(decay, (1 + step) / (10 + step)) (TensorFlow's num_updates rule):
+a fixed 0.999 from step 0 keeps ~40% of the random initial weights after 937 steps, so a
+one-epoch run of an EMA preset sampled as noise. With the warm-up the average spans about
+the last tenth of the run until it reaches the set decay (step ~9,000 for 0.999).
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ def make_ema(G: nn.Module) -> nn.Module:
     G_ema = copy.deepcopy(G).eval()
     G_ema.requires_grad_(False)
     return G_ema
+
+
+def warmed_decay(decay: float, step: int) -> float:
+    """The decay used at update `step` (0-based): never more than `decay`, lower early on."""
+    return min(decay, (1.0 + step) / (10.0 + step))
 
 
 @torch.no_grad()

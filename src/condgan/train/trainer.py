@@ -34,7 +34,7 @@ from condgan.train.distributed import (
     convert_sync_batchnorm_,
     init_from_env,
 )
-from condgan.train.ema import make_ema, update_ema_
+from condgan.train.ema import make_ema, update_ema_, warmed_decay
 from condgan.train.evaluation import PeriodicEval
 from condgan.train.guard import Guard, Interrupted, StopSignals, TrainingStopped, weights_finite
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
@@ -298,7 +298,7 @@ class Trainer:
         if not joint:
             stats |= g_step(ctx, batch)
         if self.G_ema is not None:
-            update_ema_(self.G_ema, self.G, self.config.train.ema)
+            update_ema_(self.G_ema, self.G, warmed_decay(self.config.train.ema, self.step))
         self.log.add(stats)
         self.step += 1
 
