@@ -7,7 +7,8 @@ Each picture is made by the same command a user types (`condgan sample RUN --n 8
 after `condgan train --config PRESET`); the seed recipe's health.png comes from
 `condgan train --config mnist-cgan-mlp-seed`; the image-to-image pictures are input | output
 | target rows of the first 8 test pairs (`condgan.translate.translation_grid`, what the
-per-epoch grids of such a run show).
+per-epoch grids of such a run show). augmentation.png (when benchmarks/augmentation.py has
+run): per digit, the 10 real training images its k=10 generator saw | 10 it generates.
 """
 
 from __future__ import annotations
@@ -55,6 +56,26 @@ def translation_picture(run: Path, out: Path) -> None:
     print(f"wrote {out}")
 
 
+def augmentation_picture(run: Path, out: Path, k: int = 10) -> None:
+    import torch
+
+    from condgan import load_generator
+    from condgan.data import load_dataset
+    from condgan.data.batches import to_signed_unit
+    from condgan.data.subset import per_class_subset
+    from condgan.images import save_png
+    from condgan.sampling import picture, sample
+
+    real = per_class_subset(load_dataset("mnist", "train"), k, seed=0)  # the benchmark's subset
+    G, _ = load_generator(run)
+    labels = torch.arange(10).repeat_interleave(k)
+    fake = sample(G, labels, seed=1)
+    rows = [torch.cat([to_signed_unit(real.images[real.labels == c]), fake[labels == c]]) for c in range(10)]
+    columns = ["real"] + [""] * (k - 1) + ["generated"] + [""] * (k - 1)
+    save_png(picture(torch.cat(rows), 2 * k, [str(c) for c in range(10)], columns), out, scale=2)
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "results", help="where the preset runs are")
@@ -65,6 +86,9 @@ def main() -> None:
         print(f"wrote {IMAGES / name}")
     for preset in TRANSLATED:
         translation_picture(run_of(preset, args.runs), IMAGES / f"{preset}.png")
+    augmentation = ROOT / "runs" / "augmentation" / "mnist-k10"
+    if (augmentation / "generator" / "config.json").is_file():
+        augmentation_picture(augmentation, IMAGES / "augmentation.png")
     seed = run_of("mnist-cgan-mlp-seed", args.runs)
     shutil.copyfile(seed / "health.png", IMAGES / "health-seed.png")
     print(f"wrote {IMAGES / 'health-seed.png'}")

@@ -73,9 +73,13 @@ class DataConfig:
     # or read from a paired folder (task "paired"); see condgan.data.paired
     task: str | None = None
     direction: str = "AtoB"  # paired folders: A -> B, or BtoA
+    # Small-data training: only this many training images of every class (a seeded draw, the
+    # same for the same subset_seed), e.g. to make augmentation data from a few labelled images
+    per_class: int | None = None
+    subset_seed: int = 0
 
     def __post_init__(self) -> None:
-        _positive("data", img_size=self.img_size, channels=self.channels)
+        _positive("data", img_size=self.img_size, channels=self.channels, per_class=self.per_class)
         _at_most("data", img_size=self.img_size, channels=self.channels)
         if self.scale not in SCALES:
             raise CondganError(f"data.scale must be one of {', '.join(SCALES)}, got {self.scale!r}")

@@ -19,6 +19,7 @@ from condgan.config import BEST_METRICS, Config
 from condgan.data import load_dataset
 from condgan.data.batches import PairedBatches, ShuffledBatches, StreamingBatches, to_signed_unit
 from condgan.data.paired import load_pairs
+from condgan.data.subset import per_class_subset
 from condgan.errors import CondganError
 from condgan.fileio import RunLock, atomic_write_text, clean_stale, recover_dir
 from condgan.images import save_png
@@ -54,6 +55,9 @@ from condgan.translate import translation_grid
 GRID_COLUMNS = 8
 
 
+MIN_GRID_STEPS = 200
+
+
 class Trainer:
     """Trains the (G, D) pair described by `config` into `run_dir`.
 
@@ -85,6 +89,10 @@ class Trainer:
         self.steps_per_epoch = max(1, self.batches.steps_per_epoch // self.recipe.n_critic)
         t = config.train
         self.total_steps = t.steps or (t.epochs or 1) * self.steps_per_epoch
+        # Epoch-end checkpoint + grid, but not more often than every MIN_GRID_STEPS steps: a
+        # 100-image training set (data.per_class=10) has 2-step epochs, and saving at each one
+        # made training 10x slower.
+        self.grid_every = self.steps_per_epoch * -(-MIN_GRID_STEPS // self.steps_per_epoch)
         self.log = MetricsLog(self.run_dir / "metrics.jsonl", t.batch_size)
         self.tb = None  # TensorBoardLog while fit() runs with train.tensorboard
         self.best: float | None = None  # best value of train.best_metric so far
@@ -103,6 +111,8 @@ class Trainer:
             self.data = load_dataset(
                 d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels, holdout=d.holdout
             )
+        if d.per_class:
+            self.data = per_class_subset(self.data, d.per_class, d.subset_seed)
         check_config_against_data(self.config, self.data, self.dist.world_size)
         self.spec = self.data.spec
         self.device = resolve_device(t.device, self.dist.local_rank)
@@ -353,7 +363,7 @@ class Trainer:
             if main and t.eval_every and step % t.eval_every == 0:
                 self.evaluate()
             periodic = bool(t.checkpoint_every) and step % t.checkpoint_every == 0
-            epoch_end = step % self.steps_per_epoch == 0
+            epoch_end = step % self.grid_every == 0
             timed = bool(t.checkpoint_minutes) and time.monotonic() - self._saved_at > 60 * t.checkpoint_minutes
             if main and (periodic or epoch_end or timed):
                 if not self._save(periodic=periodic):
