@@ -255,14 +255,17 @@ class ConditionSpec:
 
 @dataclass(frozen=True)
 class ImageCondition:
-    """G translates an image (pix2pix): the condition is an (in_channels, img_size, img_size) image
-    made by `task` (condgan.data.tasks). `source_classes` name the labels that travel with the
-    pairs (an inpainted 7 should still be a 7: eval's "class preserved"); () when there are none."""
+    """G translates an image (pix2pix): the condition is an (in_channels, in_size, in_size) image
+    made by `task` (condgan.data.tasks); G's output is img_size px. `in_size` None: the input is
+    img_size px too; smaller (superres4-small: 7 for 28): G enlarges it. `source_classes` name the
+    labels that travel with the pairs (an inpainted 7 should still be a 7: eval's "class
+    preserved"); () when there are none."""
 
     in_channels: int
     img_size: int
     task: str
     source_classes: tuple[str, ...] = ()
+    in_size: int | None = None
     kind: ClassVar[str] = "image"
     dim: ClassVar[int] = 0  # no label columns: the image goes to G and D as it is
     is_classes: ClassVar[bool] = False
@@ -272,8 +275,13 @@ class ImageCondition:
     def class_names(self) -> tuple[str, ...]:
         return self.source_classes
 
+    @property
+    def input_size(self) -> int:
+        """The side of the images G takes (img_size unless the input is smaller)."""
+        return self.in_size or self.img_size
+
     def describe(self) -> str:
-        return f"an image ({self.task}, {self.in_channels} channel(s), {self.img_size} px)"
+        return f"an image ({self.task}, {self.in_channels} channel(s), {self.input_size} px)"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -282,6 +290,7 @@ class ImageCondition:
             "img_size": self.img_size,
             "task": self.task,
             "source_classes": list(self.source_classes),
+            **({"in_size": self.in_size} if self.in_size else {}),
         }
 
     @classmethod
@@ -291,12 +300,15 @@ class ImageCondition:
             names = data.get("source_classes", [])
         except KeyError as err:
             raise CondganError(f"an image condition needs {err.args[0]}") from None
-        for key, value, hi in (("in_channels", channels, 4), ("img_size", size, 1024)):
+        in_size = data.get("in_size", size)  # files before in_size: the input is img_size px
+        for key, value, hi in (("in_channels", channels, 4), ("img_size", size, 1024), ("in_size", in_size, 1024)):
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= hi:
                 raise CondganError(f"conditions.{key} must be a whole number 1..{hi}, got {value!r}"[:200])
+        if size % in_size:
+            raise CondganError(f"conditions.in_size must divide img_size {size}, got {in_size}")
         if not isinstance(task, str) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise CondganError("conditions.task must be a word and source_classes a list of names")
-        return cls(channels, size, task, tuple(names))
+        return cls(channels, size, task, tuple(names), in_size if in_size != size else None)
 
 
 def feeds_condition(condition: Condition, num_classes: int) -> bool:

@@ -49,7 +49,7 @@ class _ImageGraph(nn.Module):
 def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Inputs of the exported graph by name: z (and a one-hot condition), or an input image."""
     if "in_channels" in G.config:
-        size = G.config["img_size"]
+        size = G.config.get("in_size", G.config["img_size"])
         return {"input": torch.rand(n, G.config["in_channels"], size, size, generator=gen) * 2 - 1}
     feeds = {"z": torch.randn(n, G.z_dim, generator=gen)}
     if G.num_classes:
@@ -65,7 +65,8 @@ def _require(module: str):
 
 
 def metadata(G: nn.Module, condition: Condition) -> dict[str, str]:
-    keys = ("z_dim", "img_channels", "img_size", *(("in_channels",) if "in_channels" in G.config else ()))
+    image_keys = [k for k in ("in_channels", "in_size") if k in G.config]
+    keys = ("z_dim", "img_channels", "img_size", *image_keys)
     names = list(condition.class_names) if G.num_classes else []
     return {
         "condgan": json.dumps(

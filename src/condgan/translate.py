@@ -1,7 +1,8 @@
 """Image-to-image use of a trained pix2pix generator: images in, translated images out.
 
     G, condition = load_generator("runs/mnist-inpaint")
-    outputs = translate(G, inputs)          # uint8 (N, C_in, H, W) -> uint8 (N, C, H, W)
+    outputs = translate(G, inputs)          # uint8 (N, C_in, h, w) -> uint8 (N, C, H, W)
+                                            # (h = H, or smaller for superres*-small)
 
 G runs in eval mode (dropout off, BatchNorm's running statistics), so one input always gives
 one output.
@@ -46,10 +47,15 @@ def translate(G: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int =
     inputs = torch.as_tensor(inputs)
     if inputs.dtype != torch.uint8 or inputs.dim() != 4:
         raise ValueError("translate takes uint8 images of shape (N, C, H, W)")
+    from condgan.progress import each
+
     device = next(G.parameters()).device
     chunks = []
+    starts = range(0, len(inputs), batch_size)
+    if len(starts) > 4:  # a test split: an ETA; a few files or a serving request: none
+        starts = each(starts, len(inputs), "translating", "img", every=batch_size)
     with eval_mode(G):
-        for i in range(0, len(inputs), batch_size):
+        for i in starts:
             x = to_signed_unit(inputs[i : i + batch_size].to(device))
             chunks.append(quantize(G(None, x).float()).cpu())
     return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.uint8)
@@ -63,14 +69,27 @@ def translate_split(
     from condgan.metrics.report import run_data
 
     pairs = run_pairs(run_data(run_dir), split, dataset, data_dir)
-    want = (condition.in_channels, condition.img_size, condition.img_size)
+    check_inputs(pairs, condition, split)
+    return translate(G, pairs.inputs), pairs
+
+
+def check_inputs(pairs: ImageData, condition: ImageCondition, split: str) -> None:
+    """Refuse a split whose inputs are not of the shape the generator translates, in one line."""
+    want = (condition.in_channels, condition.input_size, condition.input_size)
     if tuple(pairs.inputs.shape[1:]) != want:
         raise CondganError(f"the {split} inputs are {tuple(pairs.inputs.shape[1:])}, the generator translates {want}")
-    return translate(G, pairs.inputs), pairs
 
 
 def _rgb(images: torch.Tensor, channels: int) -> torch.Tensor:
     return images.expand(-1, channels, -1, -1) if images.shape[1] == 1 else images
+
+
+def enlarged(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Square images (N, C, s, s) repeated to (N, C, size, size) where s divides size (else as they are)."""
+    factor = size // images.shape[-1]
+    if factor <= 1 or size % images.shape[-1]:
+        return images
+    return images.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
 def translation_grid(G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None) -> np.ndarray:
@@ -78,6 +97,7 @@ def translation_grid(G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor |
     from condgan.images import PAD, hwc, label_grid, make_grid
 
     outputs = translate(G, inputs)
+    inputs = enlarged(inputs, outputs.shape[-1])  # a superres*-small input, shown at the output's size
     rows = [inputs, outputs] + ([targets] if targets is not None else [])
     channels = max(r.shape[1] for r in rows)
     stacked = torch.cat([_rgb(r.cpu(), channels) for r in rows]).numpy()
@@ -108,7 +128,7 @@ def read_inputs(paths: list[Path], condition: ImageCondition, resize: bool = Fal
                 if img.width * img.height > MAX_INPUT_PIXELS:
                     raise CondganError(f"{file} is {img.width}x{img.height}: too large to translate")
                 img.load()
-                size, channels = condition.img_size, condition.in_channels
+                size, channels = condition.input_size, condition.in_channels
                 arrays.append(fit_image(img, size, channels, str(file), resize, "--resize to fit"))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise CondganError(f"cannot read image {file}: {err}") from None

@@ -53,7 +53,8 @@ def load_pairs(
         targets = data.images.numpy()
         inputs = make_inputs(task, targets, split)
         labels, names = _source_labels(data)
-    condition = ImageCondition(inputs.shape[1], targets.shape[-1], task, names)
+    in_size = inputs.shape[-1] if inputs.shape[-1] != targets.shape[-1] else None  # superres*-small: smaller
+    condition = ImageCondition(inputs.shape[1], targets.shape[-1], task, names, in_size)
     return ImageData(
         images=torch.from_numpy(np.ascontiguousarray(targets)),
         labels=torch.from_numpy(labels),

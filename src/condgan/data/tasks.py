@@ -9,7 +9,10 @@ the same height and width (the U-Net maps an image to an image of its own size):
   erases what tells digits apart too often: MNIST's classifier reads 48% of such images right
   with the hole black, 78% with this box.)
 - `superres2` / `superres4`: the image averaged over 2x2 / 4x4 blocks, then enlarged back by
-  repeating each block (nearest): the detail is what G must restore;
+  repeating each block (nearest): the detail is what G must restore; `superres2-small` /
+  `superres4-small`: the block means themselves (a 7x7 input for a 28x28 target), not
+  enlarged: G and D enlarge them (condgan.models.pix2pix), so a user's low-resolution
+  images go in as they are;
 - `edges`: a binary Sobel edge map of the image's luminance (edges2shoes' analogue);
 - `colourise`: the luminance (ITU-R 601) of a colour image.
 
@@ -74,11 +77,18 @@ def downsample(images: np.ndarray, factor: int) -> np.ndarray:
     return np.rint(blocks.mean(axis=(3, 5))).astype(np.uint8)
 
 
-def _superres(factor: int) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+def _superres(factor: int, enlarged: bool = True) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
     def make(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return downsample(images, factor).repeat(factor, axis=2).repeat(factor, axis=3)
+        low = downsample(images, factor)
+        return low.repeat(factor, axis=2).repeat(factor, axis=3) if enlarged else low
 
     return make
+
+
+def superres_factor(task: str) -> int | None:
+    """4 for superres4 and superres4-small; None for a task that is not super-resolution."""
+    digits = task.removeprefix("superres").removesuffix("-small")
+    return int(digits) if task.startswith("superres") and digits.isdecimal() and digits.isascii() else None
 
 
 def luminance(images: np.ndarray) -> np.ndarray:
@@ -114,6 +124,8 @@ PAIR_TASKS.add("inpaint", PairTask(lambda x, rng: _box(x, rng, centred=False), "
 PAIR_TASKS.add("inpaint-centre", PairTask(lambda x, rng: _box(x, rng, centred=True), "the central box masked out"))
 PAIR_TASKS.add("superres2", PairTask(_superres(2), "2x2 block means, enlarged back"))
 PAIR_TASKS.add("superres4", PairTask(_superres(4), "4x4 block means, enlarged back"))
+PAIR_TASKS.add("superres2-small", PairTask(_superres(2, enlarged=False), "2x2 block means, not enlarged (G does it)"))
+PAIR_TASKS.add("superres4-small", PairTask(_superres(4, enlarged=False), "4x4 block means, not enlarged (G does it)"))
 PAIR_TASKS.add("edges", PairTask(lambda x, rng: sobel_edges(x), "Sobel edge map -> image", lambda c: 1))
 PAIR_TASKS.add("colourise", PairTask(_colourise, "luminance -> colour", lambda c: 1))
 PAIR_TASKS.add("paired", PairTask(None, "pairs read from a folder (A|B side by side, or A/ and B/)"))

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from condgan.data.tasks import superres_factor
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
 from condgan.images import quantize
@@ -29,7 +30,7 @@ from condgan.metrics.classifier import embed, get_classifier
 from condgan.metrics.fid import fid
 from condgan.metrics.report import beside, report_prefix
 from condgan.models.storage import load_generator
-from condgan.translate import require_image_condition, translate, translate_split
+from condgan.translate import enlarged, require_image_condition, translate, translate_split
 
 JUDGES = {"coloured-mnist": "mnist"}  # a dataset judged by another's classifier (on the brightest channel)
 PSNR_CAP = 100.0  # dB for identical images (finite, so averages stay finite)
@@ -80,9 +81,11 @@ def _as_target(images: torch.Tensor, channels: int) -> torch.Tensor:
     return images.expand(-1, channels, -1, -1).contiguous() if images.shape[1] != channels else images
 
 
-def bicubic_baseline(inputs: torch.Tensor, factor: int) -> torch.Tensor:
-    """The low-resolution image (every factor-th pixel of the block-enlarged input) enlarged bicubically."""
-    low = inputs[..., ::factor, ::factor].float() / 127.5 - 1
+def bicubic_baseline(inputs: torch.Tensor, factor: int, size: int | None = None) -> torch.Tensor:
+    """The low-resolution image enlarged bicubically to `size` px: the input itself when it is
+    size / factor px (superres*-small), else every factor-th pixel of the block-enlarged input."""
+    small = size is not None and inputs.shape[-1] * factor == size
+    low = (inputs if small else inputs[..., ::factor, ::factor]).float() / 127.5 - 1
     up = F.interpolate(low, scale_factor=factor, mode="bicubic", align_corners=False)
     return quantize(up)
 
@@ -106,10 +109,13 @@ class Judge:
         return out
 
 
-def baselines(task: str, inputs: torch.Tensor, channels: int) -> dict[str, torch.Tensor]:
-    out = {"input": _as_target(inputs, channels)}
-    if task.startswith("superres"):
-        out["bicubic"] = _as_target(bicubic_baseline(inputs, int(task.removeprefix("superres"))), channels)
+def baselines(task: str, inputs: torch.Tensor, channels: int, size: int) -> dict[str, torch.Tensor]:
+    """The input itself (enlarged by pixel repetition where it is smaller) and, for super-resolution,
+    its bicubic enlargement, as `channels`-channel images of `size` px."""
+    out = {"input": _as_target(enlarged(inputs, size), channels)}
+    factor = superres_factor(task)
+    if factor:
+        out["bicubic"] = _as_target(bicubic_baseline(inputs, factor, size), channels)
     return out
 
 
@@ -129,7 +135,7 @@ def evaluate_translation(
     else:
         inputs, targets, outputs, labels, has_labels = _load_translated(source)
         dataset, task = dataset or "mnist", "npz"
-    rows = {"model": outputs, **baselines(task, inputs, targets.shape[1])}
+    rows = {"model": outputs, **baselines(task, inputs, targets.shape[1], targets.shape[-1])}
     if baseline is not None:
         rows["l1_only"], *_ = _translate_run(baseline, dataset, data_dir, inputs)
     judge = Judge(dataset, data_dir, targets) if _judged(dataset) else None
@@ -190,9 +196,18 @@ def _load_translated(path: Path):
         torch.from_numpy(a if a.ndim == 4 else a[..., None]).permute(0, 3, 1, 2).contiguous() for a in arrays
     )
     for name, a in (("inputs", inputs), ("targets", targets)):
-        if a.dtype != torch.uint8 or len(a) != len(outputs) or a.shape[-2:] != outputs.shape[-2:]:
-            raise CondganError(f"{path}: {name} must be uint8 images, one per output, of the outputs' size")
+        if a.dtype != torch.uint8 or len(a) != len(outputs) or not _fits(a.shape[-2:], outputs.shape[-2:], name):
+            smaller = " (inputs: or square and a whole fraction of it)" if name == "inputs" else ""
+            raise CondganError(f"{path}: {name} must be uint8 images, one per output, of the outputs' size{smaller}")
     return inputs, targets, outputs, labels, bool((labels >= 0).all())
+
+
+def _fits(shape: torch.Size, outputs: torch.Size, name: str) -> bool:
+    """The outputs' (H, W), or for inputs a square whose side divides the outputs' (superres*-small)."""
+    if shape == outputs:
+        return True
+    h, w = shape
+    return name == "inputs" and h == w and outputs[0] == outputs[1] and 0 < h < outputs[0] and outputs[0] % h == 0
 
 
 def translation_table(result: dict) -> str:

@@ -91,12 +91,14 @@ def build_models(
     in_channels: int | None = None,
     norm: str | None = None,
     patch: int | None = None,
+    in_size: int | None = None,
 ) -> tuple[Generator, Discriminator]:
     """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
     d_norm None takes the family's default (batch for conv D, none for the MLP D). An image-
-    conditioned family (pix2pix) takes `in_channels` (the condition image's), `norm` for G and D
-    and the PatchGAN's receptive field `patch` instead of z, labels and the conditioning modules.
+    conditioned family (pix2pix) takes `in_channels` and `in_size` (the condition image's), `norm`
+    for G and D and the PatchGAN's receptive field `patch` instead of z, labels and the
+    conditioning modules.
     """
     arch = MODELS.get(name)
     arch.check_size(name, img_size)
@@ -107,7 +109,7 @@ def build_models(
         _mlp_options(name, arch, activation, g_norm, d_dropout)
         d_norm = (norm or "batch") if d_norm in (None, "batch") else d_norm  # the recipe's, else G's
         return _image_models(
-            name, arch, in_channels, img_channels, img_size, width, (norm, d_norm), patch, spectral_norm
+            name, arch, (in_channels, in_size), img_channels, img_size, width, (norm, d_norm), patch, spectral_norm
         )
     for key, value in (("norm", norm), ("patch", patch)):
         if value is not None:
@@ -132,7 +134,7 @@ def build_models(
 def _image_models(
     name: str,
     arch: Architecture,
-    in_channels: int | None,
+    condition: tuple[int | None, int | None],
     img_channels: int,
     img_size: int,
     width: int | None,
@@ -140,7 +142,8 @@ def _image_models(
     patch: int | None,
     spectral_norm: bool,
 ) -> tuple[Generator, Discriminator]:
-    """The U-Net and the PatchGAN; norms: (G's, D's)."""
+    """The U-Net and the PatchGAN; condition: the input image's (channels, size); norms: (G's, D's)."""
+    in_channels, in_size = condition
     if not in_channels:
         raise CondganError(
             f"model {name} translates images: train it on paired data (data.task, see condgan data list)"
@@ -153,6 +156,10 @@ def _image_models(
         raise CondganError(f"model.patch must be one of {', '.join(map(str, RECEPTIVE_FIELDS))} (px), got {patch}")
     width = width or arch.default_width
     shape = dict(in_channels=in_channels, img_channels=img_channels, img_size=img_size, width=width)
+    if in_size is not None and in_size != img_size:
+        if in_size > img_size or img_size % in_size:
+            raise CondganError(f"model {name}: the {in_size} px inputs must divide the {img_size} px outputs")
+        shape["in_size"] = in_size
     G = arch.generator(**shape, norm=norm)
     D = arch.discriminator(**shape, norm=d_norm, receptive_field=patch, spectral_norm=spectral_norm)
     return G, D

@@ -8,6 +8,10 @@ from each encoder level -> tanh. Dropout in the innermost decoder levels is the 
 source (there is no z: z_dim is 0); it is off in eval mode, so a trained G is deterministic.
 D: concat(condition image, output image) -> the paper's C64-C128-... stack whose receptive
 field is 16, 34 or 70 px -> one logit per patch.
+
+A condition image smaller than the output (`in_size`: 7 for 28 px in superres4-small) is
+enlarged by pixel repetition as both networks' first step, so users give the low-resolution
+image as it is and the learned layers are those of the same-size case.
 """
 
 from __future__ import annotations
@@ -48,6 +52,15 @@ def _norm(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+def enlarger(in_size: int | None, img_size: int) -> nn.Module:
+    """Nearest-neighbour enlargement of an in_size px condition to img_size px (identity when equal)."""
+    if in_size is None or in_size == img_size:
+        return nn.Identity()
+    if not 1 <= in_size < img_size or img_size % in_size:
+        raise ValueError(f"the input size must divide the image size {img_size}, got {in_size}")
+    return nn.Upsample(scale_factor=img_size // in_size, mode="nearest")
+
+
 def _width(width: int, level: int) -> int:
     return width * min(2**level, 8)  # doubles per level, capped at 8x (the paper's 512 for width 64)
 
@@ -80,6 +93,7 @@ class UNetGenerator(nn.Module):
         dropout: float = 0.5,
         z_dim: int = 0,
         num_classes: int = 0,
+        in_size: int | None = None,
     ):
         super().__init__()
         if z_dim or num_classes:
@@ -93,8 +107,11 @@ class UNetGenerator(nn.Module):
             dropout=dropout,
             z_dim=0,
             num_classes=0,
+            **({"in_size": in_size} if in_size and in_size != img_size else {}),
         )
         self.z_dim, self.num_classes, self.img_size, self.in_channels = 0, 0, img_size, in_channels
+        self.in_size = in_size or img_size
+        self.enlarge = enlarger(in_size, img_size)
         depth = unet_depth(img_size)
         bias = norm != "batch"
         self.down = nn.ModuleList()
@@ -122,10 +139,10 @@ class UNetGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor | None, y: torch.Tensor | None = None) -> torch.Tensor:
-        """z: ignored ((N, 0) from the trainer); y: the condition image (N, in_channels, S, S)."""
+        """z: ignored ((N, 0) from the trainer); y: the condition image (N, in_channels, in_size, in_size)."""
         if y is None or y.dim() != 4:
             raise ValueError("the U-Net translates an image: pass y of shape (N, C, H, W)")
-        skips, h = [], y
+        skips, h = [], self.enlarge(y)
         for block in self.down:
             h = block(h)
             skips.append(h)
@@ -150,8 +167,10 @@ class PatchDiscriminator(nn.Module):
         receptive_field: int = 70,
         spectral_norm: bool = False,
         num_classes: int = 0,
+        in_size: int | None = None,
     ):
         super().__init__()
+        self.enlarge = enlarger(in_size, img_size)
         if receptive_field not in RECEPTIVE_FIELDS:
             valid = ", ".join(str(r) for r in RECEPTIVE_FIELDS)
             raise ValueError(f"PatchGAN receptive field must be one of {valid} px, got {receptive_field}")
@@ -174,4 +193,4 @@ class PatchDiscriminator(nn.Module):
         """-> DOutput(logits (N, patches)): every loss averages over the patches too."""
         if y is None:
             raise ValueError("the PatchGAN judges (input, output) pairs: pass the condition image y")
-        return DOutput(self.net(torch.cat([y.to(x.dtype), x], dim=1)).flatten(1))
+        return DOutput(self.net(torch.cat([self.enlarge(y.to(x.dtype)), x], dim=1)).flatten(1))

@@ -74,6 +74,11 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
         G = family.generator(**meta["kwargs"])
         if condition.dim != G.num_classes:
             raise ValueError(f"its condition has {condition.dim} columns, the model takes {G.num_classes}")
+        if condition.kind == "image":
+            said = (condition.in_channels, condition.input_size, condition.img_size)
+            takes = (G.in_channels, G.in_size, G.img_size)
+            if said != takes:
+                raise ValueError(f"its condition is (channels, input px, output px) {said}, the model's {takes}")
         state = load_file(folder / "model.safetensors")
         bad = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
         if bad:
@@ -97,6 +102,7 @@ def _check_kwargs(kwargs: dict) -> None:
         "img_channels": LIMITS["data.channels"],
         "num_classes": MAX_CLASSES,
         "in_channels": LIMITS["data.channels"],
+        "in_size": LIMITS["data.img_size"],
     }
     for key, value in kwargs.items():
         if not isinstance(value, (str, int, float, bool)) and value is not None:

@@ -120,6 +120,7 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
             "img_size": backend.img_size,
             "img_channels": backend.img_channels,
             "in_channels": backend.in_channels,
+            "in_size": backend.in_size if backend.in_channels else 0,
             "image_input": bool(backend.in_channels),
             "max_n": MAX_N,
             "max_upload": MAX_UPLOAD,
@@ -194,7 +195,7 @@ def decode_input(data: bytes, backend: Backend, resize: bool) -> np.ndarray:
             if img.width * img.height > MAX_UPLOAD_PIXELS:
                 raise CondganError(f"the image is {img.width}x{img.height}: at most {MAX_UPLOAD_PIXELS:,} pixels")
             hint = "resize=true to fit"
-            array = fit_image(img, backend.img_size, backend.in_channels, "the image", resize, hint)
+            array = fit_image(img, backend.in_size, backend.in_channels, "the image", resize, hint)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise CondganError(f"the upload is not an image Pillow can read ({str(err).splitlines()[0]})") from None
     return (array.astype(np.float32) / 127.5 - 1.0)[None]

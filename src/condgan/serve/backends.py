@@ -23,6 +23,7 @@ class Backend:
     img_size: int
     name: str
     in_channels: int = 0  # > 0: the generator translates images of this many channels
+    in_size: int = 0  # and this many px (img_size, or smaller for superres*-small)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError
@@ -46,6 +47,7 @@ class TorchBackend(Backend):
         cfg = self.G.config
         self.z_dim, self.img_channels, self.img_size = cfg["z_dim"], cfg["img_channels"], cfg["img_size"]
         self.in_channels = cfg.get("in_channels", 0)
+        self.in_size = cfg.get("in_size", self.img_size)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         import torch
@@ -85,6 +87,7 @@ class OnnxBackend(Backend):
         self.class_names = list(meta["class_names"])
         self.z_dim, self.img_channels, self.img_size = meta["z_dim"], meta["img_channels"], meta["img_size"]
         self.in_channels = int(meta.get("in_channels", 0))
+        self.in_size = int(meta.get("in_size", self.img_size))
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         feeds = {"z": z} if condition is None else {"z": z, "condition": condition}

@@ -46,9 +46,10 @@ def build_for(
     img_size: int,
     d_norm: str | None = None,
     in_channels: int | None = None,
+    in_size: int | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's;
-    in_channels: the condition image's, for pix2pix)."""
+    in_channels, in_size: the condition image's, for pix2pix)."""
     m = config.model
     return build_models(
         m.name,
@@ -67,6 +68,7 @@ def build_for(
         in_channels=in_channels,
         norm=m.norm,
         patch=m.patch,
+        in_size=in_size,
     )
 
 

@@ -137,9 +137,17 @@ class Trainer:
         """G and D (seeded), their memory format, the batches in that format, and the EMA of G."""
         t, data = self.config.train, self.data
         torch.manual_seed(t.seed)
-        in_channels = data.inputs.shape[1] if data.inputs is not None else None
+        in_channels = in_size = None
+        if data.inputs is not None:  # pix2pix: the condition image's channels and side
+            in_channels, in_size = data.inputs.shape[1], data.inputs.shape[-1]
         G, D = build_for(
-            self.config, self.spec.dim, data.images.shape[1], data.images.shape[-1], self.recipe.d_norm, in_channels
+            self.config,
+            self.spec.dim,
+            data.images.shape[1],
+            data.images.shape[-1],
+            self.recipe.d_norm,
+            in_channels,
+            in_size,
         )
         if self.dist.enabled and t.sync_bn:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
