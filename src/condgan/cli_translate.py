@@ -23,8 +23,13 @@ def cmd_translate(args: argparse.Namespace) -> None:
     if args.split is not None:
         if args.inputs:
             raise CondganError("give INPUT files or --split, not both")
+        if out.suffix == ".png":
+            _split_picture(G, condition, args, out)
+            return
         if out.suffix != ".npz":
-            raise CondganError(f"--split writes a .npz file (images, labels, inputs, targets), got '{out.name}'")
+            raise CondganError(
+                f"--split writes a .npz file (images, labels, inputs, targets) or a .png picture, got '{out.name}'"
+            )
         _translate_split(G, condition, args, out)
         return
     if not args.inputs:
@@ -60,11 +65,31 @@ def _translate_split(G, condition, args: argparse.Namespace, out: Path) -> None:
     print(f"wrote {len(outputs):,} translations of the {args.split} split ({condition.task}) to {out}")
 
 
+def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:
+    """input | output | target rows of the split's first --n pairs: what the model does, with no files of one's own."""
+    from condgan.data.paired import run_pairs
+    from condgan.images import save_png
+    from condgan.metrics.report import run_data
+    from condgan.translate import check_inputs, translation_grid
+
+    if not 1 <= args.n <= 64:
+        raise CondganError(f"--n must be 1..64 pairs for a picture, got {args.n}")
+    pairs = run_pairs(run_data(Path(args.run_dir)), args.split, args.dataset, args.data_dir)
+    check_inputs(pairs, condition, args.split)
+    save_png(translation_grid(G, pairs.inputs[: args.n], pairs.images[: args.n]), out, scale=args.scale)
+    print(f"wrote {out} (input | output | target of the first {min(args.n, len(pairs))} {args.split} pairs)")
+
+
 def add_translate(sub) -> None:
     tr = sub.add_parser("translate", help="translate images with an image-to-image (pix2pix) run")
     tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix run directory (or its generator/ folder)")
     tr.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders of images")
-    tr.add_argument("--out", required=True, help="a folder (one output per input), a .png, or with --split a .npz")
+    tr.add_argument(
+        "--out",
+        required=True,
+        help="a folder (one output per input), a .png; with --split a .npz, or a .png of the first --n pairs",
+    )
+    tr.add_argument("--n", type=int, default=8, help="with --split and a .png --out: how many pairs (default: 8)")
     tr.add_argument("--split", choices=["train", "test"], help="translate this split of the run's dataset instead")
     tr.add_argument("--dataset", help="with --split: another dataset than the run's")
     tr.add_argument("--data-dir", help="with --split: folder holding the dataset files")

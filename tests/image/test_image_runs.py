@@ -127,11 +127,30 @@ def test_translate_user_errors(p2p_run, tmp_path, tiny_run):
     assert ok.returncode == 0 and (tmp_path / "o" / "big.png").is_file()
     assert_user_error(condgan("translate", p2p_run, tmp_path / "none.png", "--out", tmp_path / "o"), "input not found")
     assert_user_error(condgan("translate", p2p_run, "--out", tmp_path / "o"), "give INPUT images")
-    assert_user_error(condgan("translate", p2p_run, "--split", "test", "--out", tmp_path / "x.png"), "writes a .npz")
+    assert_user_error(condgan("translate", p2p_run, "--split", "test", "--out", tmp_path / "x.txt"), "writes a .npz")
+    assert_user_error(
+        condgan("translate", p2p_run, "--split", "test", "--n", "0", "--out", tmp_path / "x.png"), "--n must be 1..64"
+    )
     sampling = condgan("translate", run_dir, tmp_path / "big.png", "--out", tmp_path / "o")
     assert_user_error(sampling, "use condgan sample")
     assert_user_error(condgan("sample", p2p_run, "--out", tmp_path / "s.png"), "use condgan translate")
     assert_user_error(condgan("eval", run_dir, "--baseline", p2p_run), "--baseline compares image-to-image runs")
+
+
+def test_translate_split_picture_shows_the_first_test_pairs(p2p_run, tmp_path):
+    from condgan import load_generator
+    from condgan.data.paired import run_pairs
+    from condgan.metrics.report import run_data
+    from condgan.translate import translation_grid
+
+    result = condgan("translate", p2p_run, "--split", "test", "--n", "4", "--out", tmp_path / "grid.png")
+    assert result.returncode == 0, result.stderr
+    assert "first 4 test pairs" in result.stdout
+    G, _ = load_generator(p2p_run)
+    pairs = run_pairs(run_data(p2p_run), "test", None, None)
+    expected = translation_grid(G, pairs.inputs[:4], pairs.images[:4])  # input | output | target rows
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "grid.png")), expected)
+    assert expected.shape[0] > 3 * 28
 
 
 def test_translate_split_and_eval_with_baselines(p2p_run, tmp_path, shared_datasets):
