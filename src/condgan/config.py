@@ -73,6 +73,9 @@ class DataConfig:
     # or read from a paired folder (task "paired"); see condgan.data.paired
     task: str | None = None
     direction: str = "AtoB"  # paired folders: A -> B, or BtoA
+    # A task that draws at random (inpaint): a fresh draw every time a training image is seen,
+    # instead of the one stored per image (the test split's pairs stay fixed)
+    redraw: bool = False
     # Small-data training: only this many training images of every class (a seeded draw, the
     # same for the same subset_seed), e.g. to make augmentation data from a few labelled images
     per_class: int | None = None
@@ -246,7 +249,11 @@ class Config:
         if d.task is not None and not paired:
             raise CondganError(f"data.task={d.task} makes image pairs: use model pix2pix (model {name} samples)")
         if not paired:
+            if d.redraw:
+                raise CondganError("data.redraw applies to image-to-image tasks that draw at random (inpaint)")
             return
+        if d.redraw and not PAIR_TASKS.get(d.task).random:
+            raise CondganError(f"data.redraw needs a task that draws its inputs at random (inpaint), not {d.task}")
         for key, value in (("data.holdout", d.holdout), ("train.diffaugment", self.train.diffaugment)):
             if value:
                 raise CondganError(f"{key} does not apply to image-to-image training (data.task={d.task})")

@@ -46,6 +46,8 @@ def test_the_recipe_of_pix2pix():
             "train.diffaugment does not apply to image-to-image",
         ),
         ({"data": {"task": "blur"}}, "unknown data.task 'blur'"),
+        ({"model": {"name": "pix2pix"}, "data": {"task": "edges", "redraw": True}}, "not edges"),
+        ({"data": {"redraw": True}}, "data.redraw applies to image-to-image tasks"),
         ({"model": {"name": "pix2pix", "patch": 50}, "data": {"task": "edges"}}, "patch must be one of 16, 34, 70"),
     ],
 )
@@ -80,10 +82,12 @@ def test_the_run_has_an_image_condition_and_an_input_output_target_grid(p2p_run)
     assert not any("alarm" in r for r in rows)
 
 
-def test_resume_is_bit_identical(tmp_path, shared_datasets):
+@pytest.mark.parametrize("redraw", [False, True])
+def test_resume_is_bit_identical(tmp_path, shared_datasets, redraw):
     from condgan.train.checkpoint import load_checkpoint
 
     common = [*TINY_P2P, "--set", "data.task=inpaint", "--no-progress", "--data-dir", shared_datasets]
+    common += ["--set", f"data.redraw={str(redraw).lower()}"]
     assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "a").returncode == 0
     assert condgan("train", *common, "--steps", "2", "--out", tmp_path / "b").returncode == 0
     assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "b", "--resume").returncode == 0
@@ -95,6 +99,24 @@ def test_resume_is_bit_identical(tmp_path, shared_datasets):
             assert all(torch.equal(flat_a[k]["exp_avg"], flat_b[k]["exp_avg"]) for k in flat_a)
         else:
             assert all(torch.equal(flat_a[k], flat_b[k]) for k in flat_a)
+
+
+def test_redraw_gives_a_fresh_hole_each_time_an_image_is_seen():
+    from condgan.data.batches import PairedBatches
+    from condgan.data.tasks import HOLE, make_inputs, redrawn_inputs
+
+    targets = torch.from_numpy(np.random.default_rng(0).integers(0, 120, (8, 1, 28, 28), dtype=np.uint8))
+    stored = torch.from_numpy(make_inputs("inpaint", targets.numpy(), "train"))
+    fixed = PairedBatches(targets, stored, 8, seed=0)
+    fresh = PairedBatches(targets, stored, 8, seed=0, redraw=redrawn_inputs("inpaint", 5))
+    x0, y0 = fresh(0)
+    _x1, y1 = fresh(1)  # epoch 2: the same 8 images, in another order, with new holes
+    assert torch.equal(x0, fixed(0)[0]) and torch.equal(y0, fresh(0)[1])  # same targets; a pure function of step
+    order0, order1 = fresh.indices(0).argsort(), fresh.indices(1).argsort()
+    assert not torch.equal(y0[order0], y1[order1])
+    assert not torch.equal(y0, fixed(0)[1])
+    holes = ((y0 - (HOLE / 127.5 - 1)).abs() < 1e-4).sum((1, 2, 3))  # float32 of the stored grey
+    assert (holes == round(28 * 3 / 8) ** 2).all()  # one full 10x10 box per image, as in the stored pairs
 
 
 def test_translate_files_a_folder_and_the_api_agree(p2p_run, tmp_path):

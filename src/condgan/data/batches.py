@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 
 CONTIGUOUS = torch.contiguous_format
@@ -97,8 +100,20 @@ class StreamingBatches(ShuffledBatches):
 
 class PairedBatches(ShuffledBatches):
     """Batches of pairs (x_target, x_input), both float32 in [-1, 1]: `inputs` stand where the
-    labels of class data are, so pairs are shuffled and resumed exactly like labelled batches."""
+    labels of class data are, so pairs are shuffled and resumed exactly like labelled batches.
+
+    `redraw` (targets uint8 (B, C, H, W) numpy, step) -> inputs: each batch's inputs made anew
+    from its targets (inpaint: a fresh hole every time an image is seen) instead of the stored ones."""
+
+    def __init__(self, *args, redraw: Callable[[np.ndarray, int], np.ndarray] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.redraw = redraw
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x, inputs = super().__call__(step)
+        if self.redraw is None:
+            x, inputs = super().__call__(step)
+        else:
+            targets = self.images[self.indices(step).to(self.device)]
+            x = to_signed_unit(targets).contiguous(memory_format=self.memory_format)
+            inputs = torch.from_numpy(self.redraw(targets.cpu().numpy(), step)).to(self.device)
         return x, to_signed_unit(inputs).contiguous(memory_format=self.memory_format)

@@ -45,6 +45,7 @@ class PairTask:
     make: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None
     summary: str
     input_channels: Callable[[int], int] = lambda c: c  # C_in from the target's C
+    random: bool = False  # make draws from rng (inpaint's box): training can draw it anew (data.redraw)
 
 
 def _box(images: np.ndarray, rng: np.random.Generator, centred: bool) -> np.ndarray:
@@ -120,7 +121,9 @@ def _colourise(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 PAIR_TASKS: Registry[PairTask] = Registry("data.task")
-PAIR_TASKS.add("inpaint", PairTask(lambda x, rng: _box(x, rng, centred=False), "a random 3/8-side box masked out"))
+PAIR_TASKS.add(
+    "inpaint", PairTask(lambda x, rng: _box(x, rng, centred=False), "a random 3/8-side box masked out", random=True)
+)
 PAIR_TASKS.add("inpaint-centre", PairTask(lambda x, rng: _box(x, rng, centred=True), "the central box masked out"))
 PAIR_TASKS.add("superres2", PairTask(_superres(2), "2x2 block means, enlarged back"))
 PAIR_TASKS.add("superres4", PairTask(_superres(4), "4x4 block means, enlarged back"))
@@ -129,6 +132,19 @@ PAIR_TASKS.add("superres4-small", PairTask(_superres(4, enlarged=False), "4x4 bl
 PAIR_TASKS.add("edges", PairTask(lambda x, rng: sobel_edges(x), "Sobel edge map -> image", lambda c: 1))
 PAIR_TASKS.add("colourise", PairTask(_colourise, "luminance -> colour", lambda c: 1))
 PAIR_TASKS.add("paired", PairTask(None, "pairs read from a folder (A|B side by side, or A/ and B/)"))
+
+
+def redrawn_inputs(task: str, seed: int) -> Callable[[np.ndarray, int], np.ndarray]:
+    """(targets of batch `step`, step) -> their inputs drawn anew: a pure function of (seed, step),
+    so a resumed run sees the same holes as an uninterrupted one."""
+    make = PAIR_TASKS.get(task).make
+    if make is None or not PAIR_TASKS.get(task).random:
+        raise CondganError(f"data.redraw needs a task that draws its inputs at random (inpaint), not {task}")
+
+    def draw(targets: np.ndarray, step: int) -> np.ndarray:
+        return make(targets, np.random.default_rng([seed, step]))
+
+    return draw
 
 
 def make_inputs(task: str, targets: np.ndarray, split: str) -> np.ndarray:

@@ -20,6 +20,7 @@ from condgan.data import load_dataset
 from condgan.data.batches import PairedBatches, ShuffledBatches, StreamingBatches, to_signed_unit
 from condgan.data.paired import load_pairs
 from condgan.data.subset import per_class_subset
+from condgan.data.tasks import redrawn_inputs
 from condgan.errors import CondganError
 from condgan.fileio import RunLock, atomic_write_text, clean_stale, recover_dir
 from condgan.images import save_png
@@ -157,7 +158,10 @@ class Trainer:
         self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
         self.feeds_y = feeds_condition(self.spec, G.num_classes)  # labels / vectors / an image go to G and D
         if data.inputs is not None:  # pairs: the inputs travel where labels do
-            self.batches = PairedBatches(data.images, data.inputs, t.batch_size, t.seed, self.device, fmt)
+            d = self.config.data
+            redraw = redrawn_inputs(d.task, t.seed + 4) if d.redraw else None  # inpaint: a fresh hole each time
+            pairs = (data.images, data.inputs)
+            self.batches = PairedBatches(*pairs, t.batch_size, t.seed, self.device, fmt, redraw=redraw)
         else:
             streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
             batches = StreamingBatches if streamed else ShuffledBatches
