@@ -23,6 +23,8 @@ def cmd_translate(args: argparse.Namespace) -> None:
     if args.split is not None:
         if args.inputs:
             raise CondganError("give INPUT files or --split, not both")
+        if args.label is not None:
+            raise CondganError("--label is for INPUT files: a --split gives each pair's own class")
         if out.suffix == ".png":
             _split_picture(G, condition, args, out)
             return
@@ -34,10 +36,13 @@ def cmd_translate(args: argparse.Namespace) -> None:
         return
     if not args.inputs:
         raise CondganError("give INPUT images (files or folders), or --split test")
+    label = _label(condition, args.label)  # checked before any file is read
     inputs, files = read_inputs([Path(p) for p in args.inputs], condition, resize=args.resize)
-    outputs = translate(G, inputs)
+    labels = torch.full((len(inputs),), label) if label is not None else None
+    outputs = translate(G, inputs, labels)
     if out.suffix == ".png":  # one file: the output itself, or input | output rows for several
-        picture = hwc(outputs.numpy())[0] if len(files) == 1 else translation_grid(G, torch.from_numpy(inputs))
+        grid = len(files) > 1
+        picture = translation_grid(G, torch.from_numpy(inputs), None, labels) if grid else hwc(outputs.numpy())[0]
         save_png(picture, out, scale=args.scale)
         print(f"wrote {out} ({len(files)} input(s))")
         return
@@ -65,6 +70,20 @@ def _translate_split(G, condition, args: argparse.Namespace, out: Path) -> None:
     print(f"wrote {len(outputs):,} translations of the {args.split} split ({condition.task}) to {out}")
 
 
+def _label(condition, label: str | None) -> int | None:
+    """--label as a class index, for a generator that takes one (model.with_label); refused otherwise."""
+    from condgan.labels import resolve_label
+
+    classes = condition.class_names
+    if not condition.labelled:
+        if label is not None:
+            raise CondganError("this generator takes no --label: it translates the image alone")
+        return None
+    if label is None:
+        raise CondganError(f"this generator takes the class of the inputs too: give --label (0..{len(classes) - 1})")
+    return resolve_label(label, classes)
+
+
 def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:
     """input | output | target rows of the split's first --n pairs: what the model does, with no files of one's own."""
     from condgan.data.paired import run_pairs
@@ -76,7 +95,9 @@ def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:
         raise CondganError(f"--n must be 1..64 pairs for a picture, got {args.n}")
     pairs = run_pairs(run_data(Path(args.run_dir)), args.split, args.dataset, args.data_dir)
     check_inputs(pairs, condition, args.split)
-    save_png(translation_grid(G, pairs.inputs[: args.n], pairs.images[: args.n]), out, scale=args.scale)
+    first = slice(0, args.n)
+    picture = translation_grid(G, pairs.inputs[first], pairs.images[first], pairs.labels[first])
+    save_png(picture, out, scale=args.scale)
     print(f"wrote {out} (input | output | target of the first {min(args.n, len(pairs))} {args.split} pairs)")
 
 
@@ -90,6 +111,7 @@ def add_translate(sub) -> None:
         help="a folder (one output per input), a .png; with --split a .npz, or a .png of the first --n pairs",
     )
     tr.add_argument("--n", type=int, default=8, help="with --split and a .png --out: how many pairs (default: 8)")
+    tr.add_argument("--label", help="the inputs' class, for a run trained with model.with_label (index or name)")
     tr.add_argument("--split", choices=["train", "test"], help="translate this split of the run's dataset instead")
     tr.add_argument("--dataset", help="with --split: another dataset than the run's")
     tr.add_argument("--data-dir", help="with --split: folder holding the dataset files")

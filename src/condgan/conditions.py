@@ -259,13 +259,15 @@ class ImageCondition:
     made by `task` (condgan.data.tasks); G's output is img_size px. `in_size` None: the input is
     img_size px too; smaller (superres4-small: 7 for 28): G enlarges it. `source_classes` name the
     labels that travel with the pairs (an inpainted 7 should still be a 7: eval's "class
-    preserved"); () when there are none."""
+    preserved"); () when there are none. `labelled`: G and D take the label too (model.with_label),
+    as one-hot constant maps after the image's channels (condgan.translate.condition_input)."""
 
     in_channels: int
     img_size: int
     task: str
     source_classes: tuple[str, ...] = ()
     in_size: int | None = None
+    labelled: bool = False
     kind: ClassVar[str] = "image"
     dim: ClassVar[int] = 0  # no label columns: the image goes to G and D as it is
     is_classes: ClassVar[bool] = False
@@ -280,8 +282,14 @@ class ImageCondition:
         """The side of the images G takes (img_size unless the input is smaller)."""
         return self.in_size or self.img_size
 
+    @property
+    def label_classes(self) -> int:
+        """How many one-hot label maps follow the image in G's input (0: none)."""
+        return len(self.source_classes) if self.labelled else 0
+
     def describe(self) -> str:
-        return f"an image ({self.task}, {self.in_channels} channel(s), {self.input_size} px)"
+        label = " and its class label" if self.labelled else ""
+        return f"an image ({self.task}, {self.in_channels} channel(s), {self.input_size} px){label}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -291,6 +299,7 @@ class ImageCondition:
             "task": self.task,
             "source_classes": list(self.source_classes),
             **({"in_size": self.in_size} if self.in_size else {}),
+            **({"labelled": True} if self.labelled else {}),
         }
 
     @classmethod
@@ -308,7 +317,10 @@ class ImageCondition:
             raise CondganError(f"conditions.in_size must divide img_size {size}, got {in_size}")
         if not isinstance(task, str) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise CondganError("conditions.task must be a word and source_classes a list of names")
-        return cls(channels, size, task, tuple(names), in_size if in_size != size else None)
+        labelled = data.get("labelled", False)
+        if not isinstance(labelled, bool) or (labelled and not names):
+            raise CondganError("conditions.labelled must be true or false, and true only with source_classes")
+        return cls(channels, size, task, tuple(names), in_size if in_size != size else None, labelled)
 
 
 def feeds_condition(condition: Condition, num_classes: int) -> bool:

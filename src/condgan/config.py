@@ -108,6 +108,8 @@ class ModelConfig:
     # pix2pix only: G's and D's norm (batch | instance | none) and the PatchGAN's receptive field
     norm: str | None = None  # None: batch (the paper's)
     patch: int | None = None  # 16 | 34 | 70 px; None: 70 for images of 64 px and more, else 34
+    # pix2pix: G and D also get the source image's class, as one-hot constant maps beside the input
+    with_label: bool = False
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
@@ -249,6 +251,10 @@ class Config:
         if d.task is not None and not paired:
             raise CondganError(f"data.task={d.task} makes image pairs: use model pix2pix (model {name} samples)")
         if not paired:
+            if self.model.with_label:
+                raise CondganError(
+                    f"model.with_label adds a class label to an image condition: model {name} has labels already"
+                )
             if d.redraw:
                 raise CondganError("data.redraw applies to image-to-image tasks that draw at random (inpaint)")
             return

@@ -48,9 +48,15 @@ class _ImageGraph(nn.Module):
 
 def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Inputs of the exported graph by name: z (and a one-hot condition), or an input image."""
-    if "in_channels" in G.config:
-        size = G.config.get("in_size", G.config["img_size"])
-        return {"input": torch.rand(n, G.config["in_channels"], size, size, generator=gen) * 2 - 1}
+    if "in_channels" in G.config:  # the image, then its class maps when G takes a label (with_label)
+        size, channels = G.config.get("in_size", G.config["img_size"]), G.config["in_channels"]
+        classes = G.config.get("label_classes", 0)
+        image = torch.rand(n, channels, size, size, generator=gen) * 2 - 1
+        if not classes:
+            return {"input": image}
+        from condgan.models.conditioning import with_label_maps
+
+        return {"input": with_label_maps(image, torch.randint(classes, (n,), generator=gen), classes)}
     feeds = {"z": torch.randn(n, G.z_dim, generator=gen)}
     if G.num_classes:
         feeds["condition"] = torch.eye(G.num_classes)[torch.randint(G.num_classes, (n,), generator=gen)]
@@ -65,7 +71,7 @@ def _require(module: str):
 
 
 def metadata(G: nn.Module, condition: Condition) -> dict[str, str]:
-    image_keys = [k for k in ("in_channels", "in_size") if k in G.config]
+    image_keys = [k for k in ("in_channels", "in_size", "label_classes") if k in G.config]
     keys = ("z_dim", "img_channels", "img_size", *image_keys)
     names = list(condition.class_names) if G.num_classes else []
     return {

@@ -22,6 +22,7 @@ from condgan.data.batches import to_signed_unit
 from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
 from condgan.images import fit_image, quantize
+from condgan.models.conditioning import with_label_maps
 from condgan.sampling import eval_mode
 
 MAX_INPUT_PIXELS = 4096 * 4096  # a bigger upload or file is refused before it is decoded
@@ -42,11 +43,24 @@ def refuse_image_condition(condition: Condition, what: str) -> None:
 
 
 @torch.no_grad()
-def translate(G: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int = 256) -> torch.Tensor:
-    """inputs: uint8 (N, C_in, H, W) -> G's outputs as uint8 (N, C, H, W) on the CPU."""
+def translate(
+    G: nn.Module,
+    inputs: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray | None = None,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """inputs: uint8 (N, C_in, H, W) -> G's outputs as uint8 (N, C, H, W) on the CPU. `labels`
+    (N,) int64: each input's class, for a generator trained with model.with_label (else unused)."""
     inputs = torch.as_tensor(inputs)
     if inputs.dtype != torch.uint8 or inputs.dim() != 4:
         raise ValueError("translate takes uint8 images of shape (N, C, H, W)")
+    classes = getattr(G, "label_classes", 0)
+    if classes:
+        if labels is None:
+            raise CondganError(f"this generator takes each input's class too: give a label (0..{classes - 1})")
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        if labels.shape != (len(inputs),) or bool(((labels < 0) | (labels >= classes)).any()):
+            raise CondganError(f"labels must be one class 0..{classes - 1} per input")
     from condgan.progress import each
 
     device = next(G.parameters()).device
@@ -57,7 +71,8 @@ def translate(G: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int =
     with eval_mode(G):
         for i in starts:
             x = to_signed_unit(inputs[i : i + batch_size].to(device))
-            chunks.append(quantize(G(None, x).float()).cpu())
+            y = with_label_maps(x, labels[i : i + batch_size] if classes else None, classes)
+            chunks.append(quantize(G(None, y).float()).cpu())
     return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.uint8)
 
 
@@ -70,7 +85,7 @@ def translate_split(
 
     pairs = run_pairs(run_data(run_dir), split, dataset, data_dir)
     check_inputs(pairs, condition, split)
-    return translate(G, pairs.inputs), pairs
+    return translate(G, pairs.inputs, pairs.labels), pairs
 
 
 def check_inputs(pairs: ImageData, condition: ImageCondition, split: str) -> None:
@@ -78,6 +93,8 @@ def check_inputs(pairs: ImageData, condition: ImageCondition, split: str) -> Non
     want = (condition.in_channels, condition.input_size, condition.input_size)
     if tuple(pairs.inputs.shape[1:]) != want:
         raise CondganError(f"the {split} inputs are {tuple(pairs.inputs.shape[1:])}, the generator translates {want}")
+    if condition.labelled and tuple(pairs.class_names) != condition.source_classes:
+        raise CondganError(f"this generator takes the class of each input, and the {split} pairs have other classes")
 
 
 def _rgb(images: torch.Tensor, channels: int) -> torch.Tensor:
@@ -92,11 +109,13 @@ def enlarged(images: torch.Tensor, size: int) -> torch.Tensor:
     return images.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
-def translation_grid(G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None) -> np.ndarray:
+def translation_grid(
+    G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None, labels: torch.Tensor | None = None
+) -> np.ndarray:
     """A picture with rows input | output (| target), one column per pair; uint8 (H, W[, 3])."""
     from condgan.images import PAD, hwc, label_grid, make_grid
 
-    outputs = translate(G, inputs)
+    outputs = translate(G, inputs, labels)
     inputs = enlarged(inputs, outputs.shape[-1])  # a superres*-small input, shown at the output's size
     rows = [inputs, outputs] + ([targets] if targets is not None else [])
     channels = max(r.shape[1] for r in rows)

@@ -82,12 +82,12 @@ def test_the_run_has_an_image_condition_and_an_input_output_target_grid(p2p_run)
     assert not any("alarm" in r for r in rows)
 
 
-@pytest.mark.parametrize("redraw", [False, True])
-def test_resume_is_bit_identical(tmp_path, shared_datasets, redraw):
+@pytest.mark.parametrize("option", [None, "data.redraw=true", "model.with_label=true"])
+def test_resume_is_bit_identical(tmp_path, shared_datasets, option):
     from condgan.train.checkpoint import load_checkpoint
 
     common = [*TINY_P2P, "--set", "data.task=inpaint", "--no-progress", "--data-dir", shared_datasets]
-    common += ["--set", f"data.redraw={str(redraw).lower()}"]
+    common += ["--set", option] if option else []
     assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "a").returncode == 0
     assert condgan("train", *common, "--steps", "2", "--out", tmp_path / "b").returncode == 0
     assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "b", "--resume").returncode == 0

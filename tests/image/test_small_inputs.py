@@ -137,4 +137,6 @@ def test_a_condition_that_disagrees_with_the_model_is_refused(small_run, tmp_pat
     meta = json.loads((folder / "config.json").read_text())
     meta["conditions"]["in_size"] = 14  # the weights were made for 7 px inputs
     (folder / "config.json").write_text(json.dumps(meta))
-    assert_user_error(condgan("translate", folder, _png(tmp_path, "x.png", 14), "--out", tmp_path / "o"), "(1, 7, 28)")
+    assert_user_error(
+        condgan("translate", folder, _png(tmp_path, "x.png", 14), "--out", tmp_path / "o"), "(1, 7, 28, 0)"
+    )

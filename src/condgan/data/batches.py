@@ -103,11 +103,19 @@ class PairedBatches(ShuffledBatches):
     labels of class data are, so pairs are shuffled and resumed exactly like labelled batches.
 
     `redraw` (targets uint8 (B, C, H, W) numpy, step) -> inputs: each batch's inputs made anew
-    from its targets (inpaint: a fresh hole every time an image is seen) instead of the stored ones."""
+    from its targets (inpaint: a fresh hole every time an image is seen) instead of the stored ones.
+    `classes` (labels (N,), K): each input is followed by its class as K one-hot maps (model.with_label)."""
 
-    def __init__(self, *args, redraw: Callable[[np.ndarray, int], np.ndarray] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        redraw: Callable[[np.ndarray, int], np.ndarray] | None = None,
+        classes: tuple[torch.Tensor, int] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.redraw = redraw
+        self.classes = (classes[0].to(self.device), classes[1]) if classes else None
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self.redraw is None:
@@ -116,4 +124,10 @@ class PairedBatches(ShuffledBatches):
             targets = self.images[self.indices(step).to(self.device)]
             x = to_signed_unit(targets).contiguous(memory_format=self.memory_format)
             inputs = torch.from_numpy(self.redraw(targets.cpu().numpy(), step)).to(self.device)
-        return x, to_signed_unit(inputs).contiguous(memory_format=self.memory_format)
+        y = to_signed_unit(inputs)
+        if self.classes is not None:
+            from condgan.models.conditioning import with_label_maps  # models import data: imported here
+
+            labels, k = self.classes
+            y = with_label_maps(y, labels[self.indices(step).to(self.device)], k)
+        return x, y.contiguous(memory_format=self.memory_format)

@@ -137,7 +137,7 @@ def evaluate_translation(
         dataset, task = dataset or "mnist", "npz"
     rows = {"model": outputs, **baselines(task, inputs, targets.shape[1], targets.shape[-1])}
     if baseline is not None:
-        rows["l1_only"], *_ = _translate_run(baseline, dataset, data_dir, inputs)
+        rows["l1_only"], *_ = _translate_run(baseline, dataset, data_dir, inputs, labels)
     judge = Judge(dataset, data_dir, targets) if _judged(dataset) else None
     figures = {}
     for name, images in rows.items():
@@ -163,8 +163,15 @@ def _judged(dataset: str) -> bool:
     return dataset in DATASETS or dataset in JUDGES
 
 
-def _translate_run(source: Path, dataset: str | None, data_dir: str | None, inputs: torch.Tensor | None = None):
-    """(outputs, test pairs, task, dataset, data_dir) of a run on its own test split (or on `inputs`)."""
+def _translate_run(
+    source: Path,
+    dataset: str | None,
+    data_dir: str | None,
+    inputs: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+):
+    """(outputs, test pairs, task, dataset, data_dir) of a run on its own test split (or on `inputs`
+    and their `labels`)."""
     from condgan.metrics.report import run_data
 
     G, condition = load_generator(source)
@@ -177,7 +184,7 @@ def _translate_run(source: Path, dataset: str | None, data_dir: str | None, inpu
     dataset = dataset or trained["dataset"]
     data_dir = data_dir or trained.get("data_dir")
     if inputs is not None:
-        return translate(G, inputs), None, condition.task, dataset, data_dir
+        return translate(G, inputs, labels), None, condition.task, dataset, data_dir
     outputs, test = translate_split(G, condition, source, "test", dataset, data_dir)
     return outputs, test, condition.task, dataset, data_dir
 

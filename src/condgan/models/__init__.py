@@ -92,13 +92,14 @@ def build_models(
     norm: str | None = None,
     patch: int | None = None,
     in_size: int | None = None,
+    label_classes: int = 0,
 ) -> tuple[Generator, Discriminator]:
     """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
     d_norm None takes the family's default (batch for conv D, none for the MLP D). An image-
-    conditioned family (pix2pix) takes `in_channels` and `in_size` (the condition image's), `norm`
-    for G and D and the PatchGAN's receptive field `patch` instead of z, labels and the
-    conditioning modules.
+    conditioned family (pix2pix) takes `in_channels` and `in_size` (the condition image's),
+    `label_classes` (its class as one-hot maps beside it), `norm` for G and D and the PatchGAN's
+    receptive field `patch` instead of z, labels and the conditioning modules.
     """
     arch = MODELS.get(name)
     arch.check_size(name, img_size)
@@ -109,9 +110,17 @@ def build_models(
         _mlp_options(name, arch, activation, g_norm, d_dropout)
         d_norm = (norm or "batch") if d_norm in (None, "batch") else d_norm  # the recipe's, else G's
         return _image_models(
-            name, arch, (in_channels, in_size), img_channels, img_size, width, (norm, d_norm), patch, spectral_norm
+            name,
+            arch,
+            (in_channels, in_size, label_classes),
+            img_channels,
+            img_size,
+            width,
+            (norm, d_norm),
+            patch,
+            spectral_norm,
         )
-    for key, value in (("norm", norm), ("patch", patch)):
+    for key, value in (("norm", norm), ("patch", patch), ("label_classes", label_classes or None)):
         if value is not None:
             raise CondganError(f"model.{key} applies to image-conditioned models (pix2pix) only, not {name}")
     num_classes = num_classes if arch.conditional else 0
@@ -134,7 +143,7 @@ def build_models(
 def _image_models(
     name: str,
     arch: Architecture,
-    condition: tuple[int | None, int | None],
+    condition: tuple[int | None, int | None, int],
     img_channels: int,
     img_size: int,
     width: int | None,
@@ -142,8 +151,9 @@ def _image_models(
     patch: int | None,
     spectral_norm: bool,
 ) -> tuple[Generator, Discriminator]:
-    """The U-Net and the PatchGAN; condition: the input image's (channels, size); norms: (G's, D's)."""
-    in_channels, in_size = condition
+    """The U-Net and the PatchGAN; condition: the input image's (channels, size, label classes);
+    norms: (G's, D's)."""
+    in_channels, in_size, label_classes = condition
     if not in_channels:
         raise CondganError(
             f"model {name} translates images: train it on paired data (data.task, see condgan data list)"
@@ -160,6 +170,8 @@ def _image_models(
         if in_size > img_size or img_size % in_size:
             raise CondganError(f"model {name}: the {in_size} px inputs must divide the {img_size} px outputs")
         shape["in_size"] = in_size
+    if label_classes:
+        shape["label_classes"] = label_classes
     G = arch.generator(**shape, norm=norm)
     D = arch.discriminator(**shape, norm=d_norm, receptive_field=patch, spectral_norm=spectral_norm)
     return G, D

@@ -98,6 +98,17 @@ def as_maps(cond: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return cond[:, :, None, None].expand(-1, -1, height, width)
 
 
+def with_label_maps(image: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    """An image condition (N, C, H, W) followed by its class as num_classes one-hot constant maps
+    (N, C + K, H, W): pix2pix with model.with_label. num_classes 0: the image as it is."""
+    if not num_classes:
+        return image
+    if labels is None:
+        raise ValueError("this generator takes each input's class label too (trained with model.with_label)")
+    onehot = OneHot(num_classes)(labels.to(image.device), image)
+    return torch.cat([image, as_maps(onehot, image.shape[-2], image.shape[-1])], dim=1)
+
+
 # --- normalisation layers that may read the label: forward(h, y) -------------------------
 class Norm(nn.Module):
     """A label-blind norm (BatchNorm, LayerNorm or none) behind the (h, y) signature."""

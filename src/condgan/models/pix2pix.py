@@ -9,6 +9,9 @@ source (there is no z: z_dim is 0); it is off in eval mode, so a trained G is de
 D: concat(condition image, output image) -> the paper's C64-C128-... stack whose receptive
 field is 16, 34 or 70 px -> one logit per patch.
 
+With `label_classes` K > 0 the condition is the image followed by K one-hot constant maps of
+its class (condgan.translate.condition_input): both networks' first conv takes K more channels.
+
 A condition image smaller than the output (`in_size`: 7 for 28 px in superres4-small) is
 enlarged by pixel repetition as both networks' first step, so users give the low-resolution
 image as it is and the learned layers are those of the same-size case.
@@ -94,6 +97,7 @@ class UNetGenerator(nn.Module):
         z_dim: int = 0,
         num_classes: int = 0,
         in_size: int | None = None,
+        label_classes: int = 0,
     ):
         super().__init__()
         if z_dim or num_classes:
@@ -108,14 +112,16 @@ class UNetGenerator(nn.Module):
             z_dim=0,
             num_classes=0,
             **({"in_size": in_size} if in_size and in_size != img_size else {}),
+            **({"label_classes": label_classes} if label_classes else {}),
         )
+        self.label_classes = label_classes
         self.z_dim, self.num_classes, self.img_size, self.in_channels = 0, 0, img_size, in_channels
         self.in_size = in_size or img_size
         self.enlarge = enlarger(in_size, img_size)
         depth = unet_depth(img_size)
         bias = norm != "batch"
         self.down = nn.ModuleList()
-        c_prev = in_channels
+        c_prev = in_channels + label_classes  # the image, then its class maps
         for level in range(depth):
             c = _width(width, level)
             layers: list[nn.Module] = [] if level == 0 else [nn.LeakyReLU(0.2)]
@@ -139,7 +145,7 @@ class UNetGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor | None, y: torch.Tensor | None = None) -> torch.Tensor:
-        """z: ignored ((N, 0) from the trainer); y: the condition image (N, in_channels, in_size, in_size)."""
+        """z: ignored ((N, 0) from the trainer); y: the condition (N, in_channels + label_classes, in_size, in_size)."""
         if y is None or y.dim() != 4:
             raise ValueError("the U-Net translates an image: pass y of shape (N, C, H, W)")
         skips, h = [], self.enlarge(y)
@@ -168,6 +174,7 @@ class PatchDiscriminator(nn.Module):
         spectral_norm: bool = False,
         num_classes: int = 0,
         in_size: int | None = None,
+        label_classes: int = 0,
     ):
         super().__init__()
         self.enlarge = enlarger(in_size, img_size)
@@ -176,7 +183,8 @@ class PatchDiscriminator(nn.Module):
             raise ValueError(f"PatchGAN receptive field must be one of {valid} px, got {receptive_field}")
         strided = RECEPTIVE_FIELDS[receptive_field]
         bias = norm != "batch"
-        layers: list[nn.Module] = [nn.Conv2d(in_channels + img_channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        c_in = in_channels + label_classes + img_channels  # (condition image, its class maps, the output)
+        layers: list[nn.Module] = [nn.Conv2d(c_in, width, 4, 2, 1), nn.LeakyReLU(0.2)]
         c = width
         for i in range(1, strided + 1):  # the last of these has stride 1 (the paper's C512 at 70 px)
             c_out = width * min(2**i, 8)

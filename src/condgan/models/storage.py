@@ -75,10 +75,12 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
         if condition.dim != G.num_classes:
             raise ValueError(f"its condition has {condition.dim} columns, the model takes {G.num_classes}")
         if condition.kind == "image":
-            said = (condition.in_channels, condition.input_size, condition.img_size)
-            takes = (G.in_channels, G.in_size, G.img_size)
+            said = (condition.in_channels, condition.input_size, condition.img_size, condition.label_classes)
+            takes = (G.in_channels, G.in_size, G.img_size, G.label_classes)
             if said != takes:
-                raise ValueError(f"its condition is (channels, input px, output px) {said}, the model's {takes}")
+                raise ValueError(
+                    f"its condition is (channels, input px, output px, label classes) {said}, the model's {takes}"
+                )
         state = load_file(folder / "model.safetensors")
         bad = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
         if bad:
@@ -103,6 +105,7 @@ def _check_kwargs(kwargs: dict) -> None:
         "num_classes": MAX_CLASSES,
         "in_channels": LIMITS["data.channels"],
         "in_size": LIMITS["data.img_size"],
+        "label_classes": MAX_CLASSES,
     }
     for key, value in kwargs.items():
         if not isinstance(value, (str, int, float, bool)) and value is not None:

@@ -121,6 +121,7 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
             "img_channels": backend.img_channels,
             "in_channels": backend.in_channels,
             "in_size": backend.in_size if backend.in_channels else 0,
+            "label_classes": backend.label_names,  # a translator that takes the image's class too
             "image_input": bool(backend.in_channels),
             "max_n": MAX_N,
             "max_upload": MAX_UPLOAD,
@@ -203,15 +204,30 @@ def decode_input(data: bytes, backend: Backend, resize: bool) -> np.ndarray:
 
 def _add_translate_route(app: FastAPI, gen: Generation) -> None:
     @app.post("/api/translate")
-    async def translate_image(request: Request, resize: bool = Query(False)) -> Response:
+    async def translate_image(
+        request: Request,
+        resize: bool = Query(False),
+        label: str | None = Query(None, max_length=64, description="the image's class (model.with_label runs)"),
+    ) -> Response:
         """The POSTed image (the request body) translated by an image-to-image generator, as a PNG."""
         if not gen.backend.in_channels:
             raise CondganError("this generator samples images of a class: use GET /api/generate")
+        classes = gen.backend.label_names
+        if label is not None and not classes:
+            raise CondganError("this generator takes no label: it translates the image alone")
+        if classes and label is None:
+            raise CondganError(f"label is required: the image's class, 0..{len(classes) - 1} or a name")
+        index = resolve_label(label, classes) if classes else None  # checked before the upload is read
         try:
             data = await _upload(request)
         except _TooLarge:
             return JSONResponse({"error": f"upload larger than {MAX_UPLOAD:,} bytes"}, status_code=413)
-        return png(await gen.translate(decode_input(data, gen.backend, resize)), 1)
+        x = decode_input(data, gen.backend, resize)
+        if index is not None:  # the class as one-hot constant maps after the image (condition_input's layout)
+            maps = np.zeros((1, len(classes), *x.shape[-2:]), np.float32)
+            maps[0, index] = 1.0
+            x = np.concatenate([x, maps], axis=1)
+        return png(await gen.translate(x), 1)
 
 
 def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:

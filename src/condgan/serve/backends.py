@@ -24,6 +24,7 @@ class Backend:
     name: str
     in_channels: int = 0  # > 0: the generator translates images of this many channels
     in_size: int = 0  # and this many px (img_size, or smaller for superres*-small)
+    label_names: tuple[str, ...] = ()  # a translator that takes each input's class too (model.with_label)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError
@@ -48,6 +49,7 @@ class TorchBackend(Backend):
         self.z_dim, self.img_channels, self.img_size = cfg["z_dim"], cfg["img_channels"], cfg["img_size"]
         self.in_channels = cfg.get("in_channels", 0)
         self.in_size = cfg.get("in_size", self.img_size)
+        self.label_names = tuple(condition.class_names) if getattr(condition, "labelled", False) else ()
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         import torch
@@ -88,6 +90,8 @@ class OnnxBackend(Backend):
         self.z_dim, self.img_channels, self.img_size = meta["z_dim"], meta["img_channels"], meta["img_size"]
         self.in_channels = int(meta.get("in_channels", 0))
         self.in_size = int(meta.get("in_size", self.img_size))
+        image = meta.get("conditions") or {}
+        self.label_names = tuple(image.get("source_classes", ())) if image.get("labelled") else ()
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         feeds = {"z": z} if condition is None else {"z": z, "condition": condition}

@@ -47,9 +47,11 @@ def build_for(
     d_norm: str | None = None,
     in_channels: int | None = None,
     in_size: int | None = None,
+    label_classes: int = 0,
 ) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair a config describes, for data of this shape (d_norm: the recipe's;
-    in_channels, in_size: the condition image's, for pix2pix)."""
+    in_channels, in_size: the condition image's, for pix2pix; label_classes: the classes of its
+    label maps with model.with_label)."""
     m = config.model
     return build_models(
         m.name,
@@ -69,6 +71,7 @@ def build_for(
         norm=m.norm,
         patch=m.patch,
         in_size=in_size,
+        label_classes=label_classes,
     )
 
 
@@ -89,6 +92,8 @@ def check_config_against_data(config: Config, data: ImageData, world_size: int =
             raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
     if t.batch_size > len(data):
         raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
+    if m.with_label and not spec.class_names:
+        raise CondganError(f"model.with_label needs class labels with the pairs; {config.data.dataset} has none")
     MODELS.get(m.name).check_size(m.name, data.images.shape[-1])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from functools import partial
@@ -141,6 +142,9 @@ class Trainer:
         in_channels = in_size = None
         if data.inputs is not None:  # pix2pix: the condition image's channels and side
             in_channels, in_size = data.inputs.shape[1], data.inputs.shape[-1]
+            if self.config.model.with_label:  # its class goes to G and D too, as one-hot maps
+                self.spec = dataclasses.replace(self.spec, labelled=True)
+        label_classes = getattr(self.spec, "label_classes", 0)
         G, D = build_for(
             self.config,
             self.spec.dim,
@@ -149,6 +153,7 @@ class Trainer:
             self.recipe.d_norm,
             in_channels,
             in_size,
+            label_classes,
         )
         if self.dist.enabled and t.sync_bn:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
@@ -161,7 +166,8 @@ class Trainer:
             d = self.config.data
             redraw = redrawn_inputs(d.task, t.seed + 4) if d.redraw else None  # inpaint: a fresh hole each time
             pairs = (data.images, data.inputs)
-            self.batches = PairedBatches(*pairs, t.batch_size, t.seed, self.device, fmt, redraw=redraw)
+            classes = (data.labels, label_classes) if label_classes else None
+            self.batches = PairedBatches(*pairs, t.batch_size, t.seed, self.device, fmt, redraw=redraw, classes=classes)
         else:
             streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
             batches = StreamingBatches if streamed else ShuffledBatches
@@ -425,7 +431,9 @@ class Trainer:
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
         if self.data.inputs is not None:  # rows: input | output | target of fixed training pairs
-            picture = translation_grid(self.G_sample, self.data.inputs[:GRID_COLUMNS], self.data.images[:GRID_COLUMNS])
+            first = slice(0, GRID_COLUMNS)
+            data = self.data
+            picture = translation_grid(self.G_sample, data.inputs[first], data.images[first], data.labels[first])
         else:
             picture = grid_picture(self.G_sample, self.spec, self.fixed_z)
         save_png(picture, path, scale=2)
