@@ -106,3 +106,14 @@ def test_colourise_on_coloured_mnist_carries_the_digit(shared_datasets):
     digits = load_dataset("mnist", "test", str(shared_datasets)).labels
     assert data.inputs.shape[1] == 1 and data.images.shape[1] == 3
     assert np.array_equal(data.labels.numpy(), digits.numpy()) and data.class_names == tuple("0123456789")
+
+
+def test_with_label_needs_pairs_with_classes(tmp_path):
+    from tests.test_cli import assert_user_error, condgan
+
+    _side_by_side(tmp_path / "pairs", "train", 8)
+    result = condgan(
+        "train", "--model", "pix2pix", "--dataset", tmp_path / "pairs", "--set", "data.task=paired",
+        "--set", "model.with_label=true", "--batch-size", "4", "--steps", "1", "--out", tmp_path / "run",
+    )  # fmt: skip
+    assert_user_error(result, "model.with_label needs class labels with the pairs")
