@@ -72,16 +72,15 @@ def _translate_split(G, condition, args: argparse.Namespace, out: Path) -> None:
 
 def _label(condition, label: str | None) -> int | None:
     """--label as a class index, for a generator that takes one (model.with_label); refused otherwise."""
-    from condgan.labels import resolve_label
+    from condgan.labels import label_for
 
-    classes = condition.class_names
-    if not condition.labelled:
-        if label is not None:
-            raise CondganError("this generator takes no --label: it translates the image alone")
-        return None
-    if label is None:
-        raise CondganError(f"this generator takes the class of the inputs too: give --label (0..{len(classes) - 1})")
-    return resolve_label(label, classes)
+    classes = condition.class_names if condition.labelled else ()
+    return label_for(
+        label,
+        classes,
+        refuse="this generator takes no --label: it translates the image alone",
+        require=f"this generator takes the class of the inputs too: give --label (0..{len(classes) - 1})",
+    )
 
 
 def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:

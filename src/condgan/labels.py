@@ -6,7 +6,19 @@ import re
 
 from condgan.errors import CondganError
 
-__all__ = ["resolve_label"]
+__all__ = ["label_for", "resolve_label"]
+
+
+def label_for(label: str | None, class_names: list[str] | tuple[str, ...], *, refuse: str, require: str) -> int | None:
+    """The label a request gives, where the model decides whether it takes one: None for a model
+    without classes (a given label refused with `refuse`), else the index (none given: `require`)."""
+    if not class_names:
+        if label is not None:
+            raise CondganError(refuse)
+        return None
+    if label is None:
+        raise CondganError(require)
+    return resolve_label(label, class_names)
 
 
 def resolve_label(label: str | int, class_names: list[str] | tuple[str, ...]) -> int:

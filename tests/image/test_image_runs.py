@@ -16,6 +16,18 @@ from tests.test_cli import assert_user_error, condgan
 TINY_P2P = ["--model", "pix2pix", "--set", "model.width=8", "--batch-size", "16"]
 
 
+def tampered_generator(run, tmp_path, **conditions):
+    """A copy of the run's generator/ whose config.json says other `conditions` than its weights."""
+    import shutil
+
+    folder = tmp_path / "generator"
+    shutil.copytree(run / "generator", folder)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["conditions"].update(conditions)
+    (folder / "config.json").write_text(json.dumps(meta))
+    return folder
+
+
 def test_l1_term_closed_form():
     x = torch.tensor([[0.5, -1.0], [0.25, 1.0]])
     t = torch.tensor([[0.0, -0.5], [0.25, -1.0]])

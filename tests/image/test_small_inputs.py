@@ -15,7 +15,7 @@ from condgan.data.tasks import downsample, make_inputs, superres_factor
 from condgan.errors import CondganError
 from condgan.models import build_models
 from condgan.models.pix2pix import PatchDiscriminator, UNetGenerator
-from tests.image.test_image_runs import TINY_P2P
+from tests.image.test_image_runs import TINY_P2P, tampered_generator
 from tests.test_cli import assert_user_error, condgan
 
 
@@ -130,13 +130,7 @@ def test_onnx_and_the_server_take_the_small_input(small_run, tmp_path):
 
 
 def test_a_condition_that_disagrees_with_the_model_is_refused(small_run, tmp_path):
-    import shutil
-
-    folder = tmp_path / "generator"
-    shutil.copytree(small_run / "generator", folder)
-    meta = json.loads((folder / "config.json").read_text())
-    meta["conditions"]["in_size"] = 14  # the weights were made for 7 px inputs
-    (folder / "config.json").write_text(json.dumps(meta))
+    folder = tampered_generator(small_run, tmp_path, in_size=14)  # the weights were made for 7 px inputs
     assert_user_error(
         condgan("translate", folder, _png(tmp_path, "x.png", 14), "--out", tmp_path / "o"), "(1, 7, 28, 0)"
     )

@@ -4,7 +4,6 @@ ONNX, the server) and refused where it cannot apply."""
 
 import io
 import json
-import shutil
 import urllib.request
 
 import numpy as np
@@ -16,7 +15,7 @@ from condgan.config import load_config
 from condgan.errors import CondganError
 from condgan.models.conditioning import with_label_maps
 from condgan.models.pix2pix import PatchDiscriminator, UNetGenerator
-from tests.image.test_image_runs import TINY_P2P
+from tests.image.test_image_runs import TINY_P2P, tampered_generator
 from tests.test_cli import assert_user_error, condgan
 
 
@@ -118,9 +117,5 @@ def test_onnx_and_the_server(labelled_run, tmp_path):
 
 
 def test_a_label_flag_that_disagrees_with_the_weights_is_refused(labelled_run, tmp_path):
-    folder = tmp_path / "generator"
-    shutil.copytree(labelled_run / "generator", folder)
-    meta = json.loads((folder / "config.json").read_text())
-    meta["conditions"]["labelled"] = False  # the weights still expect 10 label maps
-    (folder / "config.json").write_text(json.dumps(meta))
+    folder = tampered_generator(labelled_run, tmp_path, labelled=False)  # the weights still expect 10 label maps
     assert_user_error(condgan("translate", folder, _digit(tmp_path), "--out", tmp_path / "o"), "label classes")

@@ -22,7 +22,7 @@ from PIL import Image
 
 from condgan.errors import CondganError
 from condgan.images import fit_image, hwc, make_grid, quantize_array
-from condgan.labels import resolve_label
+from condgan.labels import label_for
 from condgan.noise import lerp, noise, slerp
 from condgan.serve.backends import Backend
 
@@ -56,13 +56,12 @@ class Generation:
     def label_index(self, label: str | None) -> int | None:
         if self.backend.in_channels:
             raise CondganError("this generator translates images: POST an image to /api/translate")
-        if not self.k:
-            if label is not None:
-                raise CondganError("this generator is unconditional: it takes no label")
-            return None
-        if label is None:
-            raise CondganError(f"label is required: a class index 0..{self.k - 1} or a name")
-        return resolve_label(label, self.backend.class_names)
+        return label_for(
+            label,
+            self.backend.class_names,
+            refuse="this generator is unconditional: it takes no label",
+            require=f"label is required: a class index 0..{self.k - 1} or a name",
+        )
 
     def noise(self, n: int, seed: int) -> np.ndarray:
         return noise(n, self.backend.z_dim, seed)
@@ -213,11 +212,12 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
         if not gen.backend.in_channels:
             raise CondganError("this generator samples images of a class: use GET /api/generate")
         classes = gen.backend.label_names
-        if label is not None and not classes:
-            raise CondganError("this generator takes no label: it translates the image alone")
-        if classes and label is None:
-            raise CondganError(f"label is required: the image's class, 0..{len(classes) - 1} or a name")
-        index = resolve_label(label, classes) if classes else None  # checked before the upload is read
+        index = label_for(  # checked before the upload is read
+            label,
+            classes,
+            refuse="this generator takes no label: it translates the image alone",
+            require=f"label is required: the image's class, 0..{len(classes) - 1} or a name",
+        )
         try:
             data = await _upload(request)
         except _TooLarge:
