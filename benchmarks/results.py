@@ -83,7 +83,7 @@ def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
 
 
 IMAGE_COLUMNS = [
-    ("class_preserved", "class preserved", "{:.1%}"),
+    ("class_preserved", "class preserved", "{:.2%}"),  # two decimals: 96.96% must not read as 97.0%
     ("fid", "FID", "{:.2f}"),
     ("l1", "L1", "{:.4f}"),
     ("psnr", "PSNR", "{:.2f}"),
