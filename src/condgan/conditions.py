@@ -260,7 +260,7 @@ class ImageCondition:
     img_size px too; smaller (superres4-small: 7 for 28): G enlarges it. `source_classes` name the
     labels that travel with the pairs (an inpainted 7 should still be a 7: eval's "class
     preserved"); () when there are none. `labelled`: G and D take the label too (model.with_label),
-    as one-hot constant maps after the image's channels (condgan.translate.condition_input)."""
+    as one-hot constant maps after the image's channels (condgan.models.conditioning.with_label_maps)."""
 
     in_channels: int
     img_size: int

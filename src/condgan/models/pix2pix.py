@@ -10,7 +10,7 @@ D: concat(condition image, output image) -> the paper's C64-C128-... stack whose
 field is 16, 34 or 70 px -> one logit per patch.
 
 With `label_classes` K > 0 the condition is the image followed by K one-hot constant maps of
-its class (condgan.translate.condition_input): both networks' first conv takes K more channels.
+its class (condgan.models.conditioning.with_label_maps): both networks' first conv takes K more channels.
 
 A condition image smaller than the output (`in_size`: 7 for 28 px in superres4-small) is
 enlarged by pixel repetition as both networks' first step, so users give the low-resolution

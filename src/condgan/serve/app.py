@@ -223,7 +223,7 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
         except _TooLarge:
             return JSONResponse({"error": f"upload larger than {MAX_UPLOAD:,} bytes"}, status_code=413)
         x = decode_input(data, gen.backend, resize)
-        if index is not None:  # the class as one-hot constant maps after the image (condition_input's layout)
+        if index is not None:  # the class as one-hot constant maps after the image (with_label_maps' layout)
             maps = np.zeros((1, len(classes), *x.shape[-2:]), np.float32)
             maps[0, index] = 1.0
             x = np.concatenate([x, maps], axis=1)
