@@ -16,6 +16,16 @@ from tests.test_cli import assert_user_error, condgan
 TINY_P2P = ["--model", "pix2pix", "--set", "model.width=8", "--batch-size", "16"]
 
 
+def train_tiny_p2p(out, data_dir, task: str, *extra: str, steps: int = 4):
+    """A few steps of a tiny pix2pix run on `task`, through the CLI; returns the CLI result."""
+    result = condgan(
+        "train", *TINY_P2P, "--set", f"data.task={task}", *extra, "--steps", str(steps), "--out", out,
+        "--no-progress", "--data-dir", data_dir,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def tampered_generator(run, tmp_path, **conditions):
     """A copy of the run's generator/ whose config.json says other `conditions` than its weights."""
     import shutil
@@ -68,14 +78,22 @@ def test_config_refusals(overlay, message):
         load_config(None, [overlay])
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--model", "pix2pix", "--set", "data.task=edges", "--set", "data.redraw=true"], "not edges"),
+        (["--set", "data.redraw=true"], "data.redraw applies to image-to-image tasks"),
+        (["--set", "model.with_label=true"], "model.with_label adds a class label"),
+    ],
+)
+def test_new_options_refused_through_the_cli(tmp_path, flags, message):
+    assert_user_error(condgan("train", *flags, "--steps", "1", "--out", tmp_path / "run"), message)
+
+
 @pytest.fixture(scope="module")
 def p2p_run(tmp_path_factory, shared_datasets):
     out = tmp_path_factory.mktemp("p2p") / "run"
-    result = condgan(
-        "train", *TINY_P2P, "--set", "data.task=superres4", "--steps", "6", "--out", out, "--no-progress",
-        "--data-dir", shared_datasets,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    result = train_tiny_p2p(out, shared_datasets, "superres4", steps=6)
     assert "translate with: condgan translate" in result.stdout
     return out
 
@@ -161,6 +179,8 @@ def test_translate_user_errors(p2p_run, tmp_path, tiny_run):
     assert ok.returncode == 0 and (tmp_path / "o" / "big.png").is_file()
     assert_user_error(condgan("translate", p2p_run, tmp_path / "none.png", "--out", tmp_path / "o"), "input not found")
     assert_user_error(condgan("translate", p2p_run, "--out", tmp_path / "o"), "give INPUT images")
+    labelled = condgan("translate", p2p_run, tmp_path / "big.png", "--label", "3", "--out", tmp_path / "o")
+    assert_user_error(labelled, "takes no --label")
     assert_user_error(condgan("translate", p2p_run, "--split", "test", "--out", tmp_path / "x.txt"), "writes a .npz")
     assert_user_error(
         condgan("translate", p2p_run, "--split", "test", "--n", "0", "--out", tmp_path / "x.png"), "--n must be 1..64"

@@ -15,7 +15,7 @@ from condgan.data.tasks import downsample, make_inputs, superres_factor
 from condgan.errors import CondganError
 from condgan.models import build_models
 from condgan.models.pix2pix import PatchDiscriminator, UNetGenerator
-from tests.image.test_image_runs import TINY_P2P, tampered_generator
+from tests.image.test_image_runs import tampered_generator, train_tiny_p2p
 from tests.test_cli import assert_user_error, condgan
 
 
@@ -56,11 +56,7 @@ def test_g_and_d_enlarge_a_smaller_condition():
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, shared_datasets):
     out = tmp_path_factory.mktemp("small") / "run"
-    result = condgan(
-        "train", *TINY_P2P, "--set", "data.task=superres4-small", "--steps", "4", "--out", out, "--no-progress",
-        "--data-dir", shared_datasets,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    train_tiny_p2p(out, shared_datasets, "superres4-small")
     return out
 
 

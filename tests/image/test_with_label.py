@@ -15,7 +15,7 @@ from condgan.config import load_config
 from condgan.errors import CondganError
 from condgan.models.conditioning import with_label_maps
 from condgan.models.pix2pix import PatchDiscriminator, UNetGenerator
-from tests.image.test_image_runs import TINY_P2P, tampered_generator
+from tests.image.test_image_runs import tampered_generator, train_tiny_p2p
 from tests.test_cli import assert_user_error, condgan
 
 
@@ -45,11 +45,7 @@ def test_with_label_is_refused_for_sampling_models():
 @pytest.fixture(scope="module")
 def labelled_run(tmp_path_factory, shared_datasets):
     out = tmp_path_factory.mktemp("labelled") / "run"
-    result = condgan(
-        "train", *TINY_P2P, "--set", "data.task=inpaint", "--set", "model.with_label=true", "--steps", "4",
-        "--out", out, "--no-progress", "--data-dir", shared_datasets,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    train_tiny_p2p(out, shared_datasets, "inpaint", "--set", "model.with_label=true")
     return out
 
 

@@ -66,6 +66,8 @@ def test_translate_bounds_and_errors(p2p_server):
     big = png_bytes(np.zeros((40, 40), np.uint8))
     status, _, body = post(url, big)
     assert status == 400 and "is 40x40" in json.loads(body)["error"]
+    status, _, body = post(url + "?label=3", png_bytes(DIGIT))
+    assert status == 400 and "takes no label" in json.loads(body)["error"]
     assert post(url + "?resize=true", big)[0] == 200
     status, _, body = post(url, b"not an image")
     assert status == 400 and "not an image" in json.loads(body)["error"]
