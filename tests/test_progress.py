@@ -46,6 +46,13 @@ def test_no_bar_in_a_pipe(tiny_run, tmp_path):
     assert "generating" not in result.stderr + result.stdout
 
 
+def test_training_shows_no_bar_in_a_pipe(tmp_path):
+    args = ["train", "--steps", "3", "--batch-size", "16", "--set", "model.width=8", "--out", str(tmp_path / "run")]
+    result = subprocess.run([sys.executable, "-m", "condgan", *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "step/s" not in result.stderr + result.stdout and "done:" in result.stdout
+
+
 def test_writing_a_folder_shows_its_bar(tiny_run, tmp_path):
     rc, text = run_on_terminal(["sample", str(tiny_run), "--per-class", "50", "--out", str(tmp_path / "dir")])
     assert rc == 0, text

@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 import yaml
-from tqdm import tqdm
 
 from condgan import faults
 from condgan.augment import DiffAugment
@@ -28,6 +27,7 @@ from condgan.images import save_png
 from condgan.losses import GANLoss
 from condgan.models.storage import save_generator
 from condgan.optim import OPTIMIZERS
+from condgan.progress import bar as progress_bar
 from condgan.sampling import grid_picture, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.distributed import (
@@ -332,14 +332,7 @@ class Trainer:
 
     def fit(self) -> Path:
         """Train until `total_steps`; returns the run directory."""
-        bar = tqdm(
-            total=self.total_steps,
-            initial=self.step,
-            disable=not self.progress,
-            desc=self.run_dir.name,
-            unit="step",
-            dynamic_ncols=True,
-        )
+        bar = progress_bar(self.total_steps, self.run_dir.name, "step", show=self.progress, initial=self.step)
         self.say = bar.write if self.progress else self._print
         main = self.dist.is_main  # only rank 0 writes; the others just train
         if main:
