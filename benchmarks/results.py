@@ -7,7 +7,8 @@
 Each run trains through the real command line (`condgan train --config PRESET`), timed
 end to end, then `condgan eval RUN` scores 1,000 samples per class with condgan's domain
 classifier. Finished runs are kept under --runs and reused (delete one to redo it), so an
-interrupted table resumes where it stopped. Wall times are from this machine: compare
+interrupted table resumes where it stopped: a run with its train_s.json (the timed training)
+is evaluated, not trained again. Wall times are from this machine: compare
 them only within one table.
 
 Image-to-image presets (those with a data.task) go to their own table (block `images`): each
@@ -56,14 +57,13 @@ def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
     result_path = run / "results.json"
     if result_path.is_file():
         return json.loads(result_path.read_text())
-    if run.exists():
+    timing = run / "train_s.json"  # a finished training whose evaluation did not happen yet
+    if run.exists() and not timing.is_file():
         raise SystemExit(f"{run} holds an unfinished run: delete it to redo it")
-    flags = ["--config", preset, "--dataset", dataset, "--out", str(run), "--no-progress"]
-    if args.data_dir:
-        flags += ["--data-dir", str(args.data_dir)]
-    start = time.perf_counter()
-    condgan("train", *flags)
-    train_s = time.perf_counter() - start
+    if not run.exists():
+        seconds = train_timed(preset, run, args, "--dataset", dataset)
+        timing.write_text(json.dumps(seconds))
+    train_s = json.loads(timing.read_text())
     condgan(
         "eval",
         str(run),
@@ -75,7 +75,7 @@ def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
     names = json.loads((run / "generator" / "config.json").read_text())["class_names"]
     per_class = metrics["per_class"]
     worst = min(range(len(per_class)), key=per_class.__getitem__)
-    row = {"preset": preset, "dataset": dataset, "train_s": round(train_s)}
+    row = {"preset": preset, "dataset": dataset, "train_s": train_s}
     row |= {key: metrics[key] for key, _, _ in COLUMNS if key in metrics}
     row["worst_class_acc"] = f"{per_class[worst]:.1%} ({names[worst]})"
     result_path.write_text(json.dumps(row, indent=2))

@@ -156,3 +156,7 @@ def test_r1_is_a_lazy_regulariser_weighted_gamma_over_two():
         "hinge", {"r1_gamma": 1.0}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=None
     )
     assert eager.every == () and eager.weight("r1") == 0.5
+    lazy_gp = resolve_recipe(
+        "wgan-gp", {"gp_every": 4}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=1
+    )
+    assert lazy_gp.weight("gp") == 10.0 and lazy_gp.interval("gp") == 4

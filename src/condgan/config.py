@@ -137,6 +137,7 @@ class LossConfig:
     name: str = "bce"  # bce | wgan | wgan-gp | hinge | lsgan
     clip: float | None = None  # weight-clipping bound; None: the loss's default (wgan 0.01, else off)
     gp_weight: float | None = None  # gradient-penalty weight; None: the loss's default (wgan-gp 10, else 0)
+    gp_every: int = 1  # lazy gradient penalty: on every k-th critic step (times k), as lazy R1
     aux_weight: float | None = None  # ACGAN class-loss weight; None: 1 with model.d_cond=acgan
     r1_gamma: float | None = None  # R1 penalty on real data, weight gamma / 2; None: off
     r1_every: int = 1  # lazy R1: applied on every k-th D step (times k), as in StyleGAN2
@@ -145,7 +146,7 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         LOSSES.get(self.name)
-        _positive("loss", clip=self.clip, aux_weight=self.aux_weight, r1_every=self.r1_every)
+        _positive("loss", clip=self.clip, aux_weight=self.aux_weight, r1_every=self.r1_every, gp_every=self.gp_every)
         for name in ("gp_weight", "r1_gamma", "l1_weight", "adv_weight"):
             value = getattr(self, name)
             if value is not None and value < 0:

@@ -195,7 +195,16 @@ def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.
 
 REGULARISERS: Registry[Regulariser] = Registry("regulariser")
 REGULARISERS.add(
-    "gp", Regulariser("gp", d_term=_gp_term, draw=_uniform, bounds_critic=True, per_sample=True, config_key="gp_weight")
+    "gp",
+    Regulariser(
+        "gp",
+        d_term=_gp_term,
+        draw=_uniform,
+        bounds_critic=True,
+        per_sample=True,
+        config_key="gp_weight",
+        every_key="gp_every",
+    ),
 )
 REGULARISERS.add(
     "clip", Regulariser("clip", after_d_update=clip_weights_, bounds_critic=True, needs_critic=True, config_key="clip")
