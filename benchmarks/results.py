@@ -146,6 +146,7 @@ def describe(preset: str) -> str:
         parts.append("SN")
     if r.n_critic > 1:
         parts.append(f"n_critic {r.n_critic}")
+    parts += [f"lazy {name} every {k} D steps" for name, k in r.every]
     parts.append(f"{c.train.optimizer} {c.train.lr_g:g}/{c.train.lr_d:g}")
     if c.train.ema:
         parts.append(f"EMA {c.train.ema}")
