@@ -57,20 +57,9 @@ def run_one(preset: str, dataset: str, args: argparse.Namespace) -> dict:
     result_path = run / "results.json"
     if result_path.is_file():
         return json.loads(result_path.read_text())
-    timing = run / "train_s.json"  # a finished training whose evaluation did not happen yet
-    if run.exists() and not timing.is_file():
-        raise SystemExit(f"{run} holds an unfinished run: delete it to redo it")
-    if not run.exists():
-        seconds = train_timed(preset, run, args, "--dataset", dataset)
-        timing.write_text(json.dumps(seconds))
-    train_s = json.loads(timing.read_text())
-    condgan(
-        "eval",
-        str(run),
-        "--per-class",
-        str(args.per_class),
-        *(["--data-dir", str(args.data_dir)] if args.data_dir else []),
-    )
+    refuse_unfinished(run)
+    train_s = timed_training(preset, run, args, "--dataset", dataset)
+    condgan("eval", str(run), "--per-class", str(args.per_class), *data_flags(args))
     metrics = json.loads((run / "eval.json").read_text())
     names = json.loads((run / "generator" / "config.json").read_text())["class_names"]
     per_class = metrics["per_class"]
@@ -91,11 +80,26 @@ IMAGE_COLUMNS = [
 ]
 
 
-def train_timed(preset: str, run: Path, args: argparse.Namespace, *extra: str) -> int:
-    flags = ["--config", preset, "--out", str(run), "--no-progress", *extra]
-    start = time.perf_counter()
-    condgan("train", *flags, *(["--data-dir", str(args.data_dir)] if args.data_dir else []))
-    return round(time.perf_counter() - start)
+def data_flags(args: argparse.Namespace) -> list[str]:
+    return ["--data-dir", str(args.data_dir)] if args.data_dir else []
+
+
+def refuse_unfinished(*runs: Path) -> None:
+    """A run folder without its train_s.json is a training that was cut off."""
+    for run in runs:
+        if run.exists() and not (run / "train_s.json").is_file():
+            raise SystemExit(f"{run} holds an unfinished run: delete it to redo it")
+
+
+def timed_training(preset: str, run: Path, args: argparse.Namespace, *extra: str) -> int:
+    """Seconds `condgan train --config PRESET` took into `run`: trained and timed now unless a
+    finished training (its train_s.json) is there already, which is then evaluated as it is."""
+    timing = run / "train_s.json"
+    if not run.exists():
+        start = time.perf_counter()
+        condgan("train", "--config", preset, "--out", str(run), "--no-progress", *extra, *data_flags(args))
+        timing.write_text(json.dumps(round(time.perf_counter() - start)))
+    return json.loads(timing.read_text())
 
 
 def run_image(preset: str, args: argparse.Namespace) -> dict:
@@ -104,19 +108,13 @@ def run_image(preset: str, args: argparse.Namespace) -> dict:
     result_path = run / "results.json"
     if result_path.is_file():
         return json.loads(result_path.read_text())
-    for folder in (run, l1_run):
-        if folder.exists() and not (folder / "train_s.json").is_file():
-            raise SystemExit(f"{folder} holds an unfinished run: delete it to redo it")
-    times = {}
-    for folder, extra in ((run, ()), (l1_run, ("--set", "loss.adv_weight=0"))):
-        if not folder.exists():
-            seconds = train_timed(preset, folder, args, *extra)
-            (folder / "train_s.json").write_text(json.dumps(seconds))
-        times[folder.name] = json.loads((folder / "train_s.json").read_text())
-    condgan("eval", str(run), "--baseline", str(l1_run), *(["--data-dir", str(args.data_dir)] if args.data_dir else []))
+    refuse_unfinished(run, l1_run)  # before either trains: both are needed
+    train_s = timed_training(preset, run, args)
+    l1only_train_s = timed_training(preset, l1_run, args, "--set", "loss.adv_weight=0")
+    condgan("eval", str(run), "--baseline", str(l1_run), *data_flags(args))
     metrics = json.loads((run / "eval.json").read_text())
     row = {"preset": preset, "dataset": metrics["dataset"], "task": metrics["task"], "n": metrics["n"]}
-    row |= {"train_s": times[run.name], "l1only_train_s": times[l1_run.name], "pix2pix": metrics}
+    row |= {"train_s": train_s, "l1only_train_s": l1only_train_s, "pix2pix": metrics}
     result_path.write_text(json.dumps(row, indent=2))
     return row
 
