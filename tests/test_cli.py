@@ -123,6 +123,7 @@ def test_help_lists_the_subcommands():
         (["--set", "train.on_diverge=ignore"], "train.on_diverge must be one of rollback, stop"),
         (["--set", "train.rollback_lr_factor=2"], "train.rollback_lr_factor must be in (0, 1]"),
         (["--set", "train.keep_checkpoints=0"], "train.keep_checkpoints must be > 0"),
+        (["--set", "loss.gp_every=0"], "loss.gp_every must be > 0"),
         (["--set", "train.lr_g=.nan"], "train.lr_g must be a finite number, got nan"),
         (["--set", "loss.gp_weight=.inf"], "loss.gp_weight must be a finite number, got inf"),
         (["--set", "loss.r1_gamma=-1"], "loss.r1_gamma must be >= 0, got -1.0"),
