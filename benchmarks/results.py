@@ -103,7 +103,8 @@ def timed_training(preset: str, run: Path, args: argparse.Namespace, *extra: str
 
 
 def run_image(preset: str, args: argparse.Namespace) -> dict:
-    """Train an image-to-image preset and its L1-only twin (unless done), evaluate both side by side."""
+    """Train an image-to-image preset and its twin without D (`loss.adv_weight=0`: the L1-only
+    model, or L1 + L2 where the preset adds L2) unless done; evaluate both side by side."""
     run, l1_run = args.runs / preset, args.runs / f"{preset}-l1only"
     result_path = run / "results.json"
     if result_path.is_file():
@@ -122,8 +123,8 @@ def run_image(preset: str, args: argparse.Namespace) -> dict:
 def image_table(rows: list[dict]) -> str:
     head = "| preset | task | model | " + " | ".join(title for _, title, _ in IMAGE_COLUMNS) + " | train time |"
     lines = [head, "|" + " --- |" * (len(IMAGE_COLUMNS) + 4)]
-    names = {"model": "pix2pix", "l1_only": "L1 only", "input": "the input", "bicubic": "bicubic"}
     for row in rows:
+        names = {"model": "pix2pix", "l1_only": twin_label(row["preset"]), "input": "the input", "bicubic": "bicubic"}
         figures = {"model": row["pix2pix"], **row["pix2pix"]["baselines"]}
         for key, label in names.items():
             if key not in figures:
@@ -134,6 +135,12 @@ def image_table(rows: list[dict]) -> str:
             first = f"`{row['preset']}` | {row['task']} on {row['dataset']}" if key == "model" else " | "
             lines.append(f"| {first} | {label} | " + " | ".join(cells) + f" | {when} |")
     return "\n".join(lines)
+
+
+def twin_label(preset: str) -> str:
+    """The twin trained without D keeps the preset's reconstruction terms: L1, or L1 + L2."""
+    terms = dict(load_config(preset).recipe().regularisers)
+    return " + ".join(n.upper() for n in ("l1", "l2") if terms.get(n)) + " only"
 
 
 def describe(preset: str) -> str:

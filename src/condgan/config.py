@@ -49,6 +49,7 @@ LIMITS = {
     "model.width": 4096,
     "train.batch_size": 65536,
     "train.n_critic": 100,
+    "train.standing_stats": 10_000,
     "data.img_size": 1024,
     "data.channels": 4,
 }
@@ -142,12 +143,13 @@ class LossConfig:
     r1_gamma: float | None = None  # R1 penalty on real data, weight gamma / 2; None: off
     r1_every: int = 1  # lazy R1: applied on every k-th D step (times k), as in StyleGAN2
     l1_weight: float | None = None  # pix2pix: lambda of the L1 term to the target; None: 100 for pix2pix, else off
+    l2_weight: float | None = None  # pix2pix: weight of a squared-error term to the target beside L1; None: off
     adv_weight: float = 1.0  # weight of G's adversarial term; 0 with an L1 term is the L1-only baseline
 
     def __post_init__(self) -> None:
         LOSSES.get(self.name)
         _positive("loss", clip=self.clip, aux_weight=self.aux_weight, r1_every=self.r1_every, gp_every=self.gp_every)
-        for name in ("gp_weight", "r1_gamma", "l1_weight", "adv_weight"):
+        for name in ("gp_weight", "r1_gamma", "l1_weight", "l2_weight", "adv_weight"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise CondganError(f"loss.{name} must be >= 0, got {value}")
@@ -167,6 +169,8 @@ class TrainConfig:
     n_critic: int | None = None  # D steps per G step; None: the loss's default (wgan, wgan-gp 5, else 1)
     seed: int = 0
     ema: float | None = None  # decay of an EMA of G (e.g. 0.999), used for samples; None: off
+    standing_stats: int | None = None  # batches that re-measure the saved G's BatchNorm statistics
+    # (condgan.train.standing); 0: off (the running averages of training); None: 50
     checkpoint_every: int | None = None  # steps; the last checkpoint is always kept
     checkpoint_minutes: float | None = 5.0  # also save checkpoints/last.pt (and generator/) this often
     eval_every: int | None = None  # steps between quick evaluations (accuracy, FID, intra-FID)
@@ -208,7 +212,9 @@ class TrainConfig:
             keep_checkpoints=self.keep_checkpoints,
             checkpoint_minutes=self.checkpoint_minutes,
         )
-        _at_most("train", batch_size=self.batch_size, n_critic=self.n_critic)
+        if self.standing_stats is not None and self.standing_stats < 0:
+            raise CondganError(f"train.standing_stats must be >= 0, got {self.standing_stats}")
+        _at_most("train", batch_size=self.batch_size, n_critic=self.n_critic, standing_stats=self.standing_stats)
         if self.max_rollbacks < 0:
             raise CondganError(f"train.max_rollbacks must be >= 0, got {self.max_rollbacks}")
         if not 0 < self.rollback_lr_factor <= 1:

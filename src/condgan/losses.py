@@ -109,6 +109,13 @@ def l1_loss(x_fake: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
     return (x_fake.float() - x_target.float()).abs().mean()
 
 
+def l2_loss(x_fake: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
+    """E(G(x_in) - x_target)^2 per pixel. Beside L1 it lets a channel out of a median trap: when a
+    colour is on in a minority of the pixels G cannot yet tell apart, L1's sign-only gradient keeps
+    it off for good (coloured-mnist's blue, docs/results.md); the squared error's does not."""
+    return (x_fake.float() - x_target.float()).pow(2).mean()
+
+
 @torch.no_grad()
 def clip_weights_(D: nn.Module, c: float) -> None:
     """WGAN's weight clipping: every parameter of the critic into [-c, c] (a crude Lipschitz bound)."""
@@ -189,6 +196,10 @@ def _l1_g_term(t: GTerms) -> torch.Tensor:
     return l1_loss(t.x_fake, t.x_real)
 
 
+def _l2_g_term(t: GTerms) -> torch.Tensor:
+    return l2_loss(t.x_fake, t.x_real)
+
+
 def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=generator, device=device)
 
@@ -214,6 +225,7 @@ REGULARISERS.add(
     "aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan", config_key="aux_weight")
 )
 REGULARISERS.add("l1", Regulariser("g_l1", g_term=_l1_g_term, needs_pairs=True, config_key="l1_weight"))
+REGULARISERS.add("l2", Regulariser("g_l2", g_term=_l2_g_term, needs_pairs=True, config_key="l2_weight"))
 
 
 # --- losses and their recipes ----------------------------------------------------------
@@ -345,7 +357,7 @@ def resolve_recipe(
         norm = "layer"  # the family default; an explicit batch was refused above
     adv = options.get("adv_weight")
     adv = 1.0 if adv is None else float(adv)
-    if not adv and not weights.get("l1"):
+    if not adv and not (weights.get("l1") or weights.get("l2")):
         raise CondganError(
             "loss.adv_weight=0 leaves G nothing to learn: it is for the L1-only baseline (loss.l1_weight)"
         )

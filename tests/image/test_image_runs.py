@@ -10,7 +10,7 @@ from PIL import Image
 
 from condgan.config import load_config
 from condgan.errors import CondganError
-from condgan.losses import l1_loss
+from condgan.losses import l1_loss, l2_loss
 from tests.test_cli import assert_user_error, condgan
 
 TINY_P2P = ["--model", "pix2pix", "--set", "model.width=8", "--batch-size", "16"]
@@ -42,6 +42,7 @@ def test_l1_term_closed_form():
     x = torch.tensor([[0.5, -1.0], [0.25, 1.0]])
     t = torch.tensor([[0.0, -0.5], [0.25, -1.0]])
     torch.testing.assert_close(l1_loss(x, t), torch.tensor((0.5 + 0.5 + 0 + 2) / 4))
+    torch.testing.assert_close(l2_loss(x, t), torch.tensor((0.25 + 0.25 + 0 + 4) / 4))
 
 
 def test_the_recipe_of_pix2pix():
@@ -51,6 +52,10 @@ def test_the_recipe_of_pix2pix():
     assert l1_only.adv_weight == 0 and l1_only.weight("l1") == 100
     assert dict(load_config(None, [base, {"loss": {"l1_weight": 10}}]).recipe().regularisers) == {"l1": 10.0}
     assert load_config(None, []).recipe().regularisers == ()  # sampling models: no L1 term
+    both = load_config(None, [base, {"loss": {"l2_weight": 50, "adv_weight": 0}}]).recipe()
+    assert dict(both.regularisers) == {"l1": 100.0, "l2": 50.0} and both.adv_weight == 0
+    l2_only = load_config(None, [base, {"loss": {"l1_weight": 0, "l2_weight": 50, "adv_weight": 0}}]).recipe()
+    assert dict(l2_only.regularisers) == {"l2": 50.0}  # a reconstruction term alone is a baseline too
 
 
 @pytest.mark.parametrize(
@@ -59,6 +64,8 @@ def test_the_recipe_of_pix2pix():
         ({"model": {"name": "pix2pix"}}, "model pix2pix translates images: choose data.task"),
         ({"data": {"task": "edges"}}, "data.task=edges makes image pairs: use model pix2pix"),
         ({"loss": {"l1_weight": 5.0}}, "loss.l1_weight needs a target image for every input"),
+        ({"loss": {"l2_weight": 5.0}}, "loss.l2_weight needs a target image for every input"),
+        ({"loss": {"l2_weight": -1.0}}, "loss.l2_weight must be >= 0"),
         (
             {"model": {"name": "pix2pix"}, "data": {"task": "edges"}, "loss": {"adv_weight": 0, "l1_weight": 0}},
             "leaves G nothing to learn",
@@ -110,6 +117,31 @@ def test_the_run_has_an_image_condition_and_an_input_output_target_grid(p2p_run)
     logged = [r for r in rows if "g_l1" in r]
     assert logged and all(r["g_loss"] > 100 * r["g_l1"] - 1e-3 for r in logged)  # adversarial + 100 L1
     assert not any("alarm" in r for r in rows)
+
+
+def test_an_l2_term_beside_l1_is_logged_and_weighted(tmp_path, shared_datasets):
+    train_tiny_p2p(tmp_path / "run", shared_datasets, "colourise", "--dataset", "coloured-mnist",
+                   "--set", "loss.l2_weight=40", "--set", "loss.adv_weight=0", steps=3)  # fmt: skip
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if "g_l2" in r]
+    assert logged and all(r["g_loss"] == pytest.approx(100 * r["g_l1"] + 40 * r["g_l2"], rel=1e-4) for r in logged)
+
+
+@pytest.mark.parametrize("standing", [None, 0])
+def test_the_saved_generator_has_standing_statistics(tmp_path, shared_datasets, standing):
+    from condgan.models.storage import load_generator
+    from condgan.train.checkpoint import load_checkpoint
+
+    extra = ["--set", "train.ema=0.9"] + (["--set", f"train.standing_stats={standing}"] if standing is not None else [])
+    train_tiny_p2p(tmp_path / "run", shared_datasets, "inpaint", *extra, steps=3)
+    G, _ = load_generator(tmp_path / "run")
+    trained = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["G_ema"]
+    means = [k for k in trained if k.endswith("running_mean")]
+    assert means
+    same = [torch.equal(G.state_dict()[k], trained[k]) for k in means]
+    assert not any(same) if standing is None else all(same)  # pix2pix re-measures them by default
+    resolved = (tmp_path / "run" / "config.yaml").read_text()
+    assert f"standing_stats: {50 if standing is None else 0}" in resolved
 
 
 @pytest.mark.parametrize("option", [None, "data.redraw=true", "model.with_label=true"])

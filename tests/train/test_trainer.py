@@ -55,8 +55,20 @@ def test_run_directory_contents(tmp_path):
     assert condition.class_names == tuple(str(d) for d in range(10)) and not G.training
     meta = json.loads((run / "generator" / "config.json").read_text())
     assert meta["family"] == "cdcgan" and meta["conditions"]["kind"] == "factors"
-    for key, value in G.state_dict().items():
-        assert torch.equal(value, state["G"][key])
+    for key, value in G.state_dict().items():  # the weights; BatchNorm's statistics are re-measured
+        stat = key.endswith(("running_mean", "running_var", "num_batches_tracked"))
+        assert torch.equal(value, state["G"][key]) != stat, key
+
+
+def test_a_finished_run_is_re_saved_with_other_standing_statistics_by_resume(tmp_path):
+    run = Trainer(tiny_config(steps=4), tmp_path / "run", progress=False).fit()
+    before = load_checkpoint(run / "checkpoints" / "last.pt")
+    again = Trainer(tiny_config(steps=4, standing_stats=0), run, resume=True, progress=False)
+    again.fit()
+    after = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert after["step"] == 4 and all(torch.equal(v, after["G"][k]) for k, v in before["G"].items())
+    G, _ = load_generator(run)  # standing statistics off: the running averages of training
+    assert all(torch.equal(v, after["G"][k]) for k, v in G.state_dict().items())
 
 
 def test_an_existing_run_is_not_overwritten(tmp_path):
@@ -145,7 +157,10 @@ def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
 
 
 def test_n_critic_takes_a_fresh_batch_per_critic_step(tmp_path):
-    trainer = Trainer(variant_config(steps=2, train={"n_critic": 3}), tmp_path / "run", progress=False)
+    # standing statistics off: they read the first batches' labels again when G is saved
+    trainer = Trainer(
+        variant_config(steps=2, train={"n_critic": 3, "standing_stats": 0}), tmp_path / "run", progress=False
+    )
     seen = []
     batches = trainer.batches
     trainer.batches = lambda i: seen.append(i) or batches(i)

@@ -24,6 +24,7 @@ RESUMABLE_KEYS = {
     "rollback_lr_factor",
     "on_collapse",
     "keep_checkpoints",
+    "standing_stats",  # only the saved copy of G: a finished run can be re-saved with --resume
     "epochs",
     "steps",
     "checkpoint_every",
@@ -162,5 +163,6 @@ def run_metadata(trainer) -> dict[str, Any]:
         "device": str(trainer.device),
         "bf16": trainer.bf16,
         "channels_last": trainer.channels_last,
+        "standing_stats": trainer.standing_batches,
     }
     return {"version": __version__, "commit": commit, "resolved": resolved}

@@ -51,6 +51,7 @@ from condgan.train.setup import (
     refuse_existing_run,
     run_metadata,
 )
+from condgan.train.standing import DEFAULT_BATCHES, with_standing_stats
 from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
 from condgan.translate import translation_grid
 
@@ -187,9 +188,8 @@ class Trainer:
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.augment = DiffAugment(t.diffaugment)
         self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
-        self.watch = HealthWatch(
-            self.recipe.loss.probability, t.log_every, reconstruction=bool(self.recipe.weight("l1"))
-        )
+        reconstruction = bool(self.recipe.weight("l1") or self.recipe.weight("l2"))
+        self.watch = HealthWatch(self.recipe.loss.probability, t.log_every, reconstruction=reconstruction)
         self.probe = None
         if t.watch and self.dist.is_main and self.data.inputs is None:  # pix2pix ignores noise by design
             self.probe = Probe(
@@ -294,8 +294,31 @@ class Trainer:
 
     @property
     def G_sample(self) -> torch.nn.Module:
-        """The generator used for grids and export: the EMA one when enabled."""
+        """The generator sampled from: the EMA one when enabled."""
         return self.G_ema if self.G_ema is not None else self.G
+
+    @property
+    def standing_batches(self) -> int:
+        given = self.config.train.standing_stats
+        return DEFAULT_BATCHES if given is None else given
+
+    def G_saved(self) -> torch.nn.Module:
+        """What grids, evaluations and generator/ get: G_sample, with its BatchNorm statistics
+        re-measured on the run's first batches of conditions when train.standing_stats asks
+        (condgan.train.standing): a pure function of the weights and the seed, so resume is exact."""
+        n = self.standing_batches
+        if not n:
+            return self.G_sample
+        z_stream = torch.Generator(device=self.device).manual_seed(self.config.train.seed + 5)
+        paired = self.data.inputs is not None
+
+        def conditions():
+            for i in range(n):  # the labels of class data alone: a streamed folder's images stay on disk
+                y = self.batches(i)[1] if paired else self.batches.labels[self.batches.indices(i)].to(self.device)
+                z = torch.randn(len(y), self.G.z_dim, generator=z_stream, device=self.device)
+                yield z, (y if self.feeds_y else None)
+
+        return with_standing_stats(self.G_sample, conditions())
 
     # --- training ----------------------------------------------------------------------
     def train_step(self) -> None:
@@ -387,7 +410,7 @@ class Trainer:
         """A checkpoint and a current generator/ (so a running or stopped run can be sampled)."""
         if not self.save_checkpoint(periodic=periodic):
             return False
-        save_generator(self.G_sample, self.run_dir / "generator", self.spec, self.config.model.name)
+        save_generator(self.G_saved(), self.run_dir / "generator", self.spec, self.config.model.name)
         self._saved_at = time.monotonic()
         return True
 
@@ -407,7 +430,8 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Log the quick metrics; a new best saves checkpoints/best.pt and generator-best/."""
         faults.at_point("eval")
-        row = self.evaluator(self.G_sample)
+        G = self.G_saved()
+        row = self.evaluator(G)
         metric = self.evaluator.metric
         regressed = self.watch.eval_result(
             self.step, metric, row[f"eval/{metric}"], self.best, BEST_METRICS[metric] == "lower"
@@ -417,18 +441,19 @@ class Trainer:
         if self.evaluator.improves(row, self.best):
             self.best = row[f"eval/{self.evaluator.metric}"]
             save_checkpoint(self.state_dict(), self.checkpoint_path.with_name("best.pt"))
-            save_generator(self.G_sample, self.run_dir / "generator-best", self.spec, self.config.model.name)
+            save_generator(G, self.run_dir / "generator-best", self.spec, self.config.model.name)
         self.log.write({"step": self.step, **row, "best": self.best})
         return row
 
     def save_grid(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
+        G = self.G_saved()
         if self.data.inputs is not None:  # rows: input | output | target of fixed training pairs
             first = slice(0, GRID_COLUMNS)
             data = self.data
-            picture = translation_grid(self.G_sample, data.inputs[first], data.images[first], data.labels[first])
+            picture = translation_grid(G, data.inputs[first], data.images[first], data.labels[first])
         else:
-            picture = grid_picture(self.G_sample, self.spec, self.fixed_z)
+            picture = grid_picture(G, self.spec, self.fixed_z)
         save_png(picture, path, scale=2)
         if self.tb is not None:
             self.tb.image(picture, self.step)
