@@ -400,23 +400,27 @@ class Trainer:
             epoch_end = step % self.grid_every == 0
             timed = bool(t.checkpoint_minutes) and time.monotonic() - self._saved_at > 60 * t.checkpoint_minutes
             if main and (periodic or epoch_end or timed):
-                if not self._save(periodic=periodic):
+                saved = self._save(periodic=periodic)
+                if saved is None:
                     self.guard.diverged(step, ["weights"])
                     continue
                 if epoch_end:
-                    self.save_grid()
+                    self.save_grid(saved)
 
-    def _save(self, periodic: bool = False) -> bool:
-        """A checkpoint and a current generator/ (so a running or stopped run can be sampled)."""
+    def _save(self, periodic: bool = False) -> torch.nn.Module | None:
+        """A checkpoint and a current generator/ (so a running or stopped run can be sampled);
+        returns the generator saved (for the grid of the same step), None when the weights were
+        not finite (nothing written)."""
         if not self.save_checkpoint(periodic=periodic):
-            return False
-        save_generator(self.G_saved(), self.run_dir / "generator", self.spec, self.config.model.name)
+            return None
+        G = self.G_saved()
+        save_generator(G, self.run_dir / "generator", self.spec, self.config.model.name)
         self._saved_at = time.monotonic()
-        return True
+        return G
 
     def _interrupted(self, signum: int) -> None:
         """Ctrl-C / SIGTERM: a clean checkpoint of this step, then stop, saying how to go on."""
-        saved = self.dist.is_main and self._save()
+        saved = self.dist.is_main and self._save() is not None
         where = f"saved {self.checkpoint_path}" if saved else "nothing saved (weights not finite)"
         raise Interrupted(
             f"interrupted by {signal.Signals(signum).name} at step {self.step:,}: {where}; continue "
@@ -445,9 +449,9 @@ class Trainer:
         self.log.write({"step": self.step, **row, "best": self.best})
         return row
 
-    def save_grid(self) -> Path:
+    def save_grid(self, G: torch.nn.Module) -> Path:
+        """The grid of this step, drawn by `G`: the generator just saved (standing statistics once)."""
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        G = self.G_saved()
         if self.data.inputs is not None:  # rows: input | output | target of fixed training pairs
             first = slice(0, GRID_COLUMNS)
             data = self.data
@@ -462,12 +466,13 @@ class Trainer:
 
     def finish(self) -> None:
         """Final checkpoint, grid, loss plot, the standalone generator/ and the watch's summary."""
-        if not self._save():
+        saved = self._save()
+        if saved is None:
             raise TrainingStopped(
                 f"G's or D's weights are not finite at the end (step {self.step:,}); "
                 f"the last good checkpoint is {self.checkpoint_path}"
             )
-        self.save_grid()
+        self.save_grid(saved)
         alarms = self.watch.alarms
         if alarms:
             kinds = ", ".join(sorted({a.kind for a in alarms}))
