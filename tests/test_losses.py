@@ -10,6 +10,7 @@ from condgan.losses import (
     bce_d,
     bce_g,
     clip_weights_,
+    critic_parameters,
     gradient_penalty,
     hinge_d,
     lsgan_d,
@@ -20,6 +21,7 @@ from condgan.losses import (
     wasserstein_g,
 )
 from condgan.models import DOutput
+from condgan.models.dcgan import DCGANDiscriminator
 
 
 def test_bce_closed_form():
@@ -131,6 +133,17 @@ def test_clip_weights():
     D = _Linear(torch.tensor([[[-0.5, 0.005], [0.02, 0.01]]]))
     clip_weights_(D, 0.01)
     assert_close(D.w.detach(), torch.tensor([[[-0.01, 0.005], [0.01, 0.01]]]))
+
+
+def test_clipping_leaves_the_acgan_class_head_alone():
+    torch.manual_seed(0)
+    D = DCGANDiscriminator(num_classes=10, img_channels=1, img_size=28, width=8, cond="acgan")
+    head = D.head.classify.weight
+    assert head.abs().max() > 0.01  # N(0, 0.02) init
+    clip_weights_(D, 0.01)
+    assert max(p.abs().max().item() for p in critic_parameters(D)) <= 0.01
+    assert head.abs().max() > 0.01 and all(p is not head for p in critic_parameters(D))
+    assert D.head.linear.weight.abs().max() <= 0.01  # the critic's own score is clipped
 
 
 def test_every_loss_is_registered_with_its_recipe():

@@ -116,10 +116,21 @@ def l2_loss(x_fake: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
     return (x_fake.float() - x_target.float()).pow(2).mean()
 
 
+def critic_parameters(D: nn.Module) -> list[nn.Parameter]:
+    """The parameters of D's score: all but those of modules marked `auxiliary` (ACGAN's class
+    head), which compute no part of the critic's value."""
+    aux = {id(p) for m in D.modules() if getattr(m, "auxiliary", False) for p in m.parameters()}
+    return [p for p in D.parameters() if id(p) not in aux]
+
+
 @torch.no_grad()
 def clip_weights_(D: nn.Module, c: float) -> None:
-    """WGAN's weight clipping: every parameter of the critic into [-c, c] (a crude Lipschitz bound)."""
-    for p in D.parameters():
+    """WGAN's weight clipping: every parameter of the critic into [-c, c] (a crude Lipschitz bound).
+
+    An auxiliary class head is left alone: it is not the critic, and clipped to 0.01 it could not
+    learn the classes (the class loss stayed near chance, docs/results.md); the features it
+    shares with the critic stay clipped."""
+    for p in critic_parameters(D):
         p.clamp_(-c, c)
 
 

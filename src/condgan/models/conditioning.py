@@ -183,6 +183,7 @@ class ACGANHead(LinearHead):
     def __init__(self, flat_dim: int, pooled_dim: int, num_classes: int) -> None:
         super().__init__(flat_dim, pooled_dim, num_classes)
         self.classify = FlatLinear(flat_dim, num_classes)
+        self.classify.auxiliary = True  # not part of the critic's score: weight clipping skips it
 
     def forward(self, h: torch.Tensor, pooled: torch.Tensor, y: torch.Tensor | None) -> DOutput:
         return DOutput(self.linear(h).squeeze(1), self.classify(h))
