@@ -127,6 +127,12 @@ def test_help_lists_the_subcommands():
         (["--set", "train.lr_g=.nan"], "train.lr_g must be a finite number, got nan"),
         (["--set", "loss.gp_weight=.inf"], "loss.gp_weight must be a finite number, got inf"),
         (["--set", "loss.r1_gamma=-1"], "loss.r1_gamma must be >= 0, got -1.0"),
+        (["--set", "loss.mismatch_weight=-1"], "loss.mismatch_weight must be >= 0, got -1.0"),
+        (["--set", "loss.mismatch_every=0"], "loss.mismatch_every must be > 0"),
+        (
+            ["--set", "model.d_cond=acgan", "--set", "loss.mismatch_weight=1", *TINY, "--steps", "1"],
+            "loss.mismatch_weight needs a D that reads the label; model.d_cond=acgan does not",
+        ),
         (["--set", "model.width=100000"], "model.width must be at most 4,096, got 100,000"),
         (["--set", "train.batch_size=10000000"], "train.batch_size must be at most 65,536"),
         (["--set", "train.standing_stats=-1"], "train.standing_stats must be >= 0, got -1"),

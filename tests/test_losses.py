@@ -4,8 +4,11 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from condgan.errors import CondganError
 from condgan.losses import (
     LOSSES,
+    REGULARISERS,
+    DTerms,
     aux_classifier_loss,
     bce_d,
     bce_g,
@@ -15,6 +18,7 @@ from condgan.losses import (
     hinge_d,
     lsgan_d,
     lsgan_g,
+    mismatch_pairs,
     r1_penalty,
     resolve_recipe,
     wasserstein_d,
@@ -173,3 +177,46 @@ def test_r1_is_a_lazy_regulariser_weighted_gamma_over_two():
         "wgan-gp", {"gp_every": 4}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=1
     )
     assert lazy_gp.weight("gp") == 10.0 and lazy_gp.interval("gp") == 4
+
+
+def test_mismatch_pairs_swap_conditions_and_mark_the_rows_that_differ():
+    y = torch.tensor([0, 1, 1, 2])
+    draw = torch.tensor([0.9, 0.1, 0.5, 0.3])  # argsort: 1, 3, 2, 0
+    y_wrong, differs = mismatch_pairs(y, draw)
+    assert y_wrong.tolist() == [1, 2, 1, 0] and differs.tolist() == [True, True, False, True]
+    vectors = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # attribute rows: a row differs anywhere
+    v_wrong, v_differs = mismatch_pairs(vectors, torch.tensor([0.2, 0.1, 0.3]))
+    assert_close(v_wrong, vectors[[1, 0, 2]])
+    assert not v_differs.any()
+    assert mismatch_pairs(vectors, torch.tensor([0.3, 0.2, 0.1]))[1].tolist() == [True, False, True]
+
+
+class _LabelReader(torch.nn.Module):
+    """D(x, y) = 3 * (2y - 1): says real for label 1 and fake for label 0, whatever the image."""
+
+    def forward(self, x, y):
+        return DOutput(3.0 * (2 * y.float() - 1))
+
+
+@pytest.mark.parametrize("loss", ["bce", "hinge", "wgan", "lsgan"])
+def test_mismatch_term_is_the_loss_fake_term_on_real_images_under_wrong_labels(loss):
+    x, y = torch.zeros(4, 1, 2, 2), torch.tensor([0, 0, 1, 1])
+    draw = torch.tensor([0.4, 0.3, 0.2, 0.1])  # reversed: every row gets the other label
+    fake = LOSSES.get(loss).d_fake
+    out = DOutput(torch.zeros(4))
+    terms = DTerms(_LabelReader(), x, x, y, out, out, draw, fake)
+    term = REGULARISERS.get("mismatch").d_term(terms)
+    assert_close(term, fake(torch.tensor([3.0, 3.0, -3.0, -3.0])))
+    same = DTerms(_LabelReader(), x, x, torch.tensor([1, 1, 1, 1]), out, out, draw, fake)
+    assert REGULARISERS.get("mismatch").d_term(same).item() == 0.0  # one class: nothing to mismatch
+
+
+def test_mismatch_needs_a_d_that_reads_the_label():
+    recipe = resolve_recipe(
+        "bce", {"mismatch_weight": 0.5}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=None
+    )
+    assert recipe.weight("mismatch") == 0.5
+    with pytest.raises(CondganError, match=r"loss\.mismatch_weight needs a D that reads the label"):
+        resolve_recipe(
+            "bce", {"mismatch_weight": 0.5}, d_cond="acgan", d_norm=None, family_d_norm="batch", n_critic=None
+        )

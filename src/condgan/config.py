@@ -142,14 +142,23 @@ class LossConfig:
     aux_weight: float | None = None  # ACGAN class-loss weight; None: 1 with model.d_cond=acgan
     r1_gamma: float | None = None  # R1 penalty on real data, weight gamma / 2; None: off
     r1_every: int = 1  # lazy R1: applied on every k-th D step (times k), as in StyleGAN2
+    mismatch_weight: float | None = None  # real images with another sample's label count as fake for D; None: off
+    mismatch_every: int = 1  # lazy: on every k-th D step (times k)
     l1_weight: float | None = None  # pix2pix: lambda of the L1 term to the target; None: 100 for pix2pix, else off
     l2_weight: float | None = None  # pix2pix: weight of a squared-error term to the target beside L1; None: off
     adv_weight: float = 1.0  # weight of G's adversarial term; 0 with an L1 term is the L1-only baseline
 
     def __post_init__(self) -> None:
         LOSSES.get(self.name)
-        _positive("loss", clip=self.clip, aux_weight=self.aux_weight, r1_every=self.r1_every, gp_every=self.gp_every)
-        for name in ("gp_weight", "r1_gamma", "l1_weight", "l2_weight", "adv_weight"):
+        _positive(
+            "loss",
+            clip=self.clip,
+            aux_weight=self.aux_weight,
+            r1_every=self.r1_every,
+            gp_every=self.gp_every,
+            mismatch_every=self.mismatch_every,
+        )
+        for name in ("gp_weight", "r1_gamma", "mismatch_weight", "l1_weight", "l2_weight", "adv_weight"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise CondganError(f"loss.{name} must be >= 0, got {value}")

@@ -34,7 +34,12 @@ def bce_d(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     Args:
         d_real: (N,) logits of real images; d_fake: (M,) logits of generated ones.
     """
-    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # -log D(x) - log(1 - D(G(z)))
+    return F.softplus(-d_real).mean() + bce_d_fake(d_fake)  # -log D(x) - log(1 - D(G(z)))
+
+
+def bce_d_fake(d_fake: torch.Tensor) -> torch.Tensor:
+    """D's BCE term for images it must call fake: -log(1 - D(x))."""
+    return F.softplus(d_fake).mean()
 
 
 def bce_g(d_fake: torch.Tensor) -> torch.Tensor:
@@ -44,7 +49,11 @@ def bce_g(d_fake: torch.Tensor) -> torch.Tensor:
 
 def wasserstein_d(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """The critic maximises E[D(x)] - E[D(G(z))], an estimate of W1 once D is 1-Lipschitz."""
-    return d_fake.mean() - d_real.mean()
+    return wasserstein_d_fake(d_fake) - d_real.mean()
+
+
+def wasserstein_d_fake(d_fake: torch.Tensor) -> torch.Tensor:
+    return d_fake.mean()
 
 
 def wasserstein_g(d_fake: torch.Tensor) -> torch.Tensor:
@@ -54,12 +63,20 @@ def wasserstein_g(d_fake: torch.Tensor) -> torch.Tensor:
 
 def hinge_d(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: no reward for being surer than the margin."""
-    return F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
+    return F.relu(1.0 - d_real).mean() + hinge_d_fake(d_fake)
+
+
+def hinge_d_fake(d_fake: torch.Tensor) -> torch.Tensor:
+    return F.relu(1.0 + d_fake).mean()
 
 
 def lsgan_d(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """Least squares (Mao et al. 2017): 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]."""
-    return 0.5 * ((d_real - 1.0) ** 2).mean() + 0.5 * (d_fake**2).mean()
+    return 0.5 * ((d_real - 1.0) ** 2).mean() + lsgan_d_fake(d_fake)
+
+
+def lsgan_d_fake(d_fake: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (d_fake**2).mean()
 
 
 def lsgan_g(d_fake: torch.Tensor) -> torch.Tensor:
@@ -149,6 +166,7 @@ class DTerms:
     out_real: DOutput
     out_fake: DOutput
     draw: torch.Tensor | None  # this regulariser's random numbers for the step (see Regulariser.draw)
+    fake_loss: Callable[[torch.Tensor], torch.Tensor] = bce_d_fake  # the loss's D term for fakes (GANLoss.d_fake)
 
 
 @dataclass(frozen=True)
@@ -181,6 +199,7 @@ class Regulariser:
     needs_critic: bool = False  # only meaningful for a Wasserstein critic
     per_sample: bool = False  # computed per sample: BatchNorm in D (which mixes samples) is refused
     needs_d_cond: str | None = None  # only with this model.d_cond
+    reads_label: bool = False  # only for a D that reads the label (not ACGAN's label-free D)
     needs_pairs: bool = False  # only for image-conditioned models (a target for every input)
     config_key: str = ""  # the LossConfig field that sets its weight
     scale: float = 1.0  # the weight the term is multiplied by is scale * (the config's value)
@@ -193,6 +212,28 @@ def _gp_term(t: DTerms) -> torch.Tensor:
 
 def _r1_term(t: DTerms) -> torch.Tensor:
     return r1_penalty(t.D, t.x_real, t.y)
+
+
+def mismatch_pairs(y: torch.Tensor, draw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sample's condition swapped for another sample's (a permutation drawn from `draw`,
+    (N,) uniform), and which rows actually differ: (y_wrong, mask). Class labels (N,) or
+    condition vectors (N, K): no class count is needed, and attribute vectors work the same."""
+    y_wrong = y[torch.argsort(draw)]
+    differs = y_wrong != y
+    return y_wrong, differs if differs.dim() == 1 else differs.flatten(1).any(1)
+
+
+def _mismatch_term(t: DTerms) -> torch.Tensor:
+    """Matching-aware D (Reed et al. 2016, GAN-CLS): real images under another sample's label
+    are fakes too, so D must read the label, not only judge realism."""
+    if t.y is None:
+        return t.out_real.logits.new_zeros(())
+    y_wrong, differs = mismatch_pairs(t.y, t.draw)
+    if not bool(differs.any()):  # a batch of one class: nothing to mismatch
+        return t.out_real.logits.new_zeros(())
+    # D sees the whole batch (a fixed shape: no new kernels per step), the loss only the rows that differ
+    logits = t.D(t.x_real, y_wrong).logits
+    return t.fake_loss(logits.float()[differs])
 
 
 def _aux_d_term(t: DTerms) -> torch.Tensor:
@@ -235,6 +276,17 @@ REGULARISERS.add("r1", Regulariser("r1", d_term=_r1_term, config_key="r1_gamma",
 REGULARISERS.add(
     "aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan", config_key="aux_weight")
 )
+REGULARISERS.add(
+    "mismatch",
+    Regulariser(
+        "d_mismatch",
+        d_term=_mismatch_term,
+        draw=_uniform,
+        reads_label=True,
+        config_key="mismatch_weight",
+        every_key="mismatch_every",
+    ),
+)
 REGULARISERS.add("l1", Regulariser("g_l1", g_term=_l1_g_term, needs_pairs=True, config_key="l1_weight"))
 REGULARISERS.add("l2", Regulariser("g_l2", g_term=_l2_g_term, needs_pairs=True, config_key="l2_weight"))
 
@@ -246,6 +298,7 @@ class GANLoss:
 
     d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (d_real, d_fake) -> scalar
     g: Callable[[torch.Tensor], torch.Tensor]  # d_fake -> scalar
+    d_fake: Callable[[torch.Tensor], torch.Tensor]  # d's term for what it must call fake -> scalar
     probability: bool = False  # D's output is a logit of P(real): logged as sigmoid means
     wasserstein: bool = False  # a critic: weight clipping applies
     regularisers: Mapping[str, float] = field(default_factory=dict)  # default weights by REGULARISERS name
@@ -264,11 +317,12 @@ class GANLoss:
 
 
 LOSSES: Registry[GANLoss] = Registry("loss")
-LOSSES.add("bce", GANLoss(bce_d, bce_g, probability=True))
-LOSSES.add("wgan", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"clip": 0.01}, n_critic=5))
-LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, wasserstein=True, regularisers={"gp": 10.0}, n_critic=5))
-LOSSES.add("hinge", GANLoss(hinge_d, wasserstein_g))  # G: -E[D(G(z))], as in SNGAN / BigGAN
-LOSSES.add("lsgan", GANLoss(lsgan_d, lsgan_g))
+_CRITIC = dict(d=wasserstein_d, g=wasserstein_g, d_fake=wasserstein_d_fake, wasserstein=True, n_critic=5)
+LOSSES.add("bce", GANLoss(bce_d, bce_g, bce_d_fake, probability=True))
+LOSSES.add("wgan", GANLoss(**_CRITIC, regularisers={"clip": 0.01}))
+LOSSES.add("wgan-gp", GANLoss(**_CRITIC, regularisers={"gp": 10.0}))
+LOSSES.add("hinge", GANLoss(hinge_d, wasserstein_g, hinge_d_fake))  # G: -E[D(G(z))], as in SNGAN / BigGAN
+LOSSES.add("lsgan", GANLoss(lsgan_d, lsgan_g, lsgan_d_fake))
 
 
 @dataclass(frozen=True)
@@ -339,6 +393,11 @@ def resolve_recipe(
                     f"loss.{reg.config_key} applies only to model.d_cond={reg.needs_d_cond}, not {d_cond!r}"
                 )
             given = (given or 1.0) if d_cond == reg.needs_d_cond else None
+        if reg.reads_label and given and d_cond == "acgan":
+            raise CondganError(
+                f"loss.{reg.config_key} needs a D that reads the label; model.d_cond=acgan does not "
+                "(use concat, embedding or projection)"
+            )
         if reg.needs_pairs and given and not paired:
             raise CondganError(
                 f"loss.{reg.config_key} needs a target image for every input: use model pix2pix on paired data"

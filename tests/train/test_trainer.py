@@ -124,6 +124,7 @@ def variant_config(steps=3, **sections):
         {"loss": {"r1_gamma": 1.0, "r1_every": 2}, "train": {"diffaugment": "color,translation,cutout"}},
         {"loss": {"name": "hinge", "r1_gamma": 0.1}, "model": {"d_norm": "none"}, "train": {"diffaugment": "cutout"}},
         {"loss": {"name": "wgan-gp", "gp_every": 2}, "train": {"n_critic": 1}},
+        {"loss": {"mismatch_weight": 1.0, "mismatch_every": 2, "r1_gamma": 0.1}, "model": {"d_norm": "layer"}},
     ],
     ids=[
         "wgan-rmsprop",
@@ -137,6 +138,7 @@ def variant_config(steps=3, **sections):
         "r1-lazy-diffaugment",
         "r1-hinge-cutout",
         "wgan-gp-lazy",
+        "mismatch-r1",
     ],
 )
 def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
@@ -149,9 +151,9 @@ def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
     assert any(not torch.equal(v, trainer.G.state_dict()[k]) for k, v in before.items())
     recipe = trainer.recipe
     assert ("d_aux" in rows[-1]) == bool(recipe.aux_weight)
-    for lazy in ("gp", "r1"):  # the lazy variants take one critic step per row
+    for lazy, stat in (("gp", "gp"), ("r1", "r1"), ("mismatch", "d_mismatch")):  # one critic step per row
         applied = [bool(recipe.weight(lazy)) and (r["step"] - 1) % recipe.interval(lazy) == 0 for r in rows]
-        assert [lazy in r for r in rows] == applied
+        assert [stat in r for r in rows] == applied
     if recipe.clip:
         assert max(p.abs().max().item() for p in critic_parameters(trainer.D)) <= recipe.clip
     load_generator(tmp_path / "run")  # the exported G rebuilds with its conditioning

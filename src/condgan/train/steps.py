@@ -75,7 +75,8 @@ def _d_loss(ctx: StepContext, batch: Batch, x_fake: torch.Tensor) -> tuple[torch
         out_real, out_fake = _fp32(ctx.D(x_real, y)), _fp32(ctx.D(x_fake, y))
         for name, reg, _ in ctx.recipe.active:
             if reg.d_term is not None and batch.applies(ctx.recipe, name):
-                inputs = DTerms(ctx.D, x_real, x_fake.detach(), y, out_real, out_fake, batch.draws.get(name))
+                draw, fake_loss = batch.draws.get(name), ctx.recipe.loss.d_fake
+                inputs = DTerms(ctx.D, x_real, x_fake.detach(), y, out_real, out_fake, draw, fake_loss)
                 terms[name] = reg.d_term(inputs)
     d_loss = ctx.recipe.loss.d(out_real.logits, out_fake.logits)
     stats = {"D(x)": _mean_score(out_real.logits, ctx), "D(G(z))": _mean_score(out_fake.logits, ctx)}
