@@ -133,6 +133,10 @@ def test_help_lists_the_subcommands():
             ["--set", "model.d_cond=acgan", "--set", "loss.mismatch_weight=1", *TINY, "--steps", "1"],
             "loss.mismatch_weight needs a D that reads the label; model.d_cond=acgan does not",
         ),
+        (
+            ["--set", "model.name=dcgan", "--set", "loss.mismatch_weight=1", *TINY, "--steps", "1"],
+            "loss.mismatch_weight swaps conditions, but model dcgan is unconditional",
+        ),
         (["--set", "model.width=100000"], "model.width must be at most 4,096, got 100,000"),
         (["--set", "train.batch_size=10000000"], "train.batch_size must be at most 65,536"),
         (["--set", "train.standing_stats=-1"], "train.standing_stats must be >= 0, got -1"),

@@ -127,6 +127,13 @@ def test_an_l2_term_beside_l1_is_logged_and_weighted(tmp_path, shared_datasets):
     assert logged and all(r["g_loss"] == pytest.approx(100 * r["g_l1"] + 40 * r["g_l2"], rel=1e-4) for r in logged)
 
 
+def test_a_matching_aware_patchgan_sees_targets_under_other_inputs(tmp_path, shared_datasets):
+    train_tiny_p2p(tmp_path / "run", shared_datasets, "inpaint", "--set", "loss.mismatch_weight=0.5",
+                   "--set", "train.log_every=1", steps=3)  # fmt: skip
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(r["d_mismatch"] > 0 for r in rows)  # wrong (input, target) pairs: fake
+
+
 @pytest.mark.parametrize("standing", [None, 0])
 def test_the_saved_generator_has_standing_statistics(tmp_path, shared_datasets, standing):
     from condgan.models.storage import load_generator

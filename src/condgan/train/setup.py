@@ -91,11 +91,14 @@ def check_config_against_data(config: Config, data: ImageData, world_size: int =
             )
         if t.eval_every:
             raise CondganError("--eval-every measures class-conditional runs; evaluate this run with condgan eval")
+    arch = MODELS.get(m.name)
+    if config.loss.mismatch_weight and not (arch.conditional or arch.image_condition):
+        raise CondganError(f"loss.mismatch_weight swaps conditions, but model {m.name} is unconditional")
     if t.batch_size > len(data):
         raise CondganError(f"train.batch_size {t.batch_size} exceeds the dataset size {len(data)}")
     if m.with_label and not spec.class_names:
         raise CondganError(f"model.with_label needs class labels with the pairs; {config.data.dataset} has none")
-    MODELS.get(m.name).check_size(m.name, data.images.shape[-1])
+    arch.check_size(m.name, data.images.shape[-1])
 
 
 def check_resumable(saved: dict[str, Any], current: dict[str, Any], path: Path, what: str = "") -> None:
