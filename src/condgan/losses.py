@@ -166,7 +166,7 @@ class DTerms:
     out_real: DOutput
     out_fake: DOutput
     draw: torch.Tensor | None  # this regulariser's random numbers for the step (see Regulariser.draw)
-    fake_loss: Callable[[torch.Tensor], torch.Tensor] = bce_d_fake  # the loss's D term for fakes (GANLoss.d_fake)
+    fake_loss: Callable[[torch.Tensor], torch.Tensor]  # the loss's D term for fakes (GANLoss.d_fake)
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,6 @@ def mismatch_pairs(y: torch.Tensor, draw: torch.Tensor) -> tuple[torch.Tensor, t
 def _mismatch_term(t: DTerms) -> torch.Tensor:
     """Matching-aware D (Reed et al. 2016, GAN-CLS): real images under another sample's label
     are fakes too, so D must read the label, not only judge realism."""
-    if t.y is None:
-        return t.out_real.logits.new_zeros(())
     y_wrong, differs = mismatch_pairs(t.y, t.draw)
     if not bool(differs.any()):  # a batch of one class: nothing to mismatch
         return t.out_real.logits.new_zeros(())
