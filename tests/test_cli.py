@@ -122,6 +122,7 @@ def test_help_lists_the_subcommands():
         (["--set", "data.scale=bytes"], "data.scale must be one of signed, unit"),
         (["--set", "train.on_diverge=ignore"], "train.on_diverge must be one of rollback, stop"),
         (["--set", "train.rollback_lr_factor=2"], "train.rollback_lr_factor must be in (0, 1]"),
+        (["--set", "train.lr_decay=0"], "train.lr_decay must be in (0, 1] or null, got 0"),
         (["--set", "train.keep_checkpoints=0"], "train.keep_checkpoints must be > 0"),
         (["--set", "loss.gp_every=0"], "loss.gp_every must be > 0"),
         (["--set", "train.lr_g=.nan"], "train.lr_g must be a finite number, got nan"),

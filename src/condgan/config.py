@@ -173,6 +173,8 @@ class TrainConfig:
     lr_d: float = 2e-4  # a larger lr_d than lr_g is the two time-scale update rule (TTUR)
     beta1: float = 0.5  # Adam only
     beta2: float = 0.999  # Adam only
+    lr_decay: float | None = None  # the last fraction of the run in which both learning rates fall
+    # linearly to 0 (pix2pix: 0.5, the second half); None: constant
     optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's), for both G and D
     update: str = "alternating"  # G learns through D after D's update, or before it (simultaneous: faster)
     n_critic: int | None = None  # D steps per G step; None: the loss's default (wgan, wgan-gp 5, else 1)
@@ -240,6 +242,8 @@ class TrainConfig:
         if self.best_metric not in BEST_METRICS:
             raise CondganError(f"train.best_metric must be one of {', '.join(BEST_METRICS)}, got {self.best_metric!r}")
         parse_policy(self.diffaugment)
+        if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
+            raise CondganError(f"train.lr_decay must be in (0, 1] or null, got {self.lr_decay}")
         if self.ema is not None and not 0 < self.ema < 1:
             raise CondganError(f"train.ema must be in (0, 1) or null, got {self.ema}")
         for name in ("beta1", "beta2"):

@@ -21,3 +21,12 @@ OPTIMIZERS: dict[str, Callable[[Params, float, tuple[float, float]], torch.optim
     "adam": _adam,
     "rmsprop": _rmsprop,
 }
+
+
+def decay_factor(step: int, total: int, fraction: float | None) -> float:
+    """The learning-rate multiplier for 0-based update `step` of `total`: 1, then a straight line
+    to 0 over the last `fraction` of the run (the pix2pix schedule); never 0 on a step taken."""
+    if not fraction:
+        return 1.0
+    span = max(1.0, fraction * total)
+    return min(1.0, (total - step) / span)

@@ -263,3 +263,42 @@ def test_conv_models_train_channels_last_by_default_with_the_same_numerics(tmp_p
             torch.testing.assert_close(a, b, rtol=0, atol=0.05 * runs["nchw"].config.train.lr_g)
     mlp = Trainer(tiny_config("cgan-mlp", steps=1), tmp_path / "mlp", progress=False)
     assert all(p.is_contiguous() for p in mlp.D.parameters())
+
+
+def test_decay_factor_is_flat_then_a_line_to_zero():
+    from condgan.optim import decay_factor
+
+    assert [decay_factor(s, 8, None) for s in range(8)] == [1.0] * 8
+    assert [decay_factor(s, 8, 0.5) for s in range(8)] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25]
+    assert [decay_factor(s, 4, 1.0) for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    assert decay_factor(9, 10, 0.01) == 1.0  # a span under one step still takes every step
+
+
+def test_lr_decay_ends_near_zero_and_a_killed_run_resumes_exactly(tmp_path):
+    from tests.conftest import TINY
+    from tests.test_cli import condgan
+
+    common = [*TINY, "--steps", "8", "--set", "train.lr_decay=0.5", "--no-progress", "--checkpoint-every", "4"]
+    one = condgan("train", *common, "--out", tmp_path / "one")
+    assert one.returncode == 0, one.stderr
+    killed = condgan("train", *common, "--out", tmp_path / "two", env={"CONDGAN_FAULT": "kill@6"})
+    assert killed.returncode != 0
+    rest = condgan("train", *common, "--out", tmp_path / "two", "--resume")
+    assert rest.returncode == 0, rest.stderr
+    a, b = (load_checkpoint(tmp_path / run / "checkpoints" / "last.pt") for run in ("one", "two"))
+    assert a["opt_G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)  # the last step's rate
+    assert a["opt_D"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)
+    for key, value in a["G"].items():
+        assert torch.equal(value, b["G"][key]), key
+    # The schedule follows the run's length: a changed schedule is refused on resume.
+    other = ["--set", "train.lr_decay=0.25"]
+    changed = condgan("train", *TINY, "--steps", "8", *other, "--out", tmp_path / "two", "--resume")
+    assert changed.returncode != 0 and "lr_decay" in changed.stderr
+
+
+def test_a_rollback_lowers_the_decayed_rates(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONDGAN_FAULT", "nan@5")
+    trainer = Trainer(tiny_config(steps=12, lr_decay=0.5), tmp_path / "run", progress=False)
+    trainer.fit()
+    assert trainer.guard.lr_scale == 0.5
+    assert trainer.opt_G.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.5 / 6)  # scale x the last step's factor

@@ -154,9 +154,7 @@ class Guard:
         trainer.load_state_dict(clone_state(snapshot))
         self.rollbacks += 1
         self.lr_scale *= self.t.rollback_lr_factor
-        for opt, base in ((trainer.opt_G, self.t.lr_g), (trainer.opt_D, self.t.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * self.lr_scale
+        trainer.set_learning_rates()
         main = trainer.dist.is_main  # every rank rolls back alike; rank 0 alone writes
         if main:
             trainer.log.truncate_after(trainer.step, keep_events=True)

@@ -26,7 +26,7 @@ from condgan.fileio import RunLock, atomic_write_text, clean_stale, recover_dir
 from condgan.images import save_png
 from condgan.losses import GANLoss
 from condgan.models.storage import save_generator
-from condgan.optim import OPTIMIZERS
+from condgan.optim import OPTIMIZERS, decay_factor
 from condgan.progress import bar as progress_bar
 from condgan.sampling import grid_picture, noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
@@ -199,6 +199,16 @@ class Trainer:
         self.lock = RunLock(self.run_dir)
         self.say = self._print
 
+    def set_learning_rates(self) -> None:
+        """Both optimisers' rates for the coming step: the configured ones, times the guard's
+        rollback scale, times the decay schedule (train.lr_decay): a function of the step alone,
+        so resuming and rolling back land on the same rates."""
+        t = self.config.train
+        factor = self.guard.lr_scale * decay_factor(self.step, self.total_steps, t.lr_decay)
+        for opt, base in ((self.opt_G, t.lr_g), (self.opt_D, t.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
+
     def _to_pixels(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images -> the range G learns (data.scale)."""
         x = to_signed_unit(images)
@@ -326,6 +336,8 @@ class Trainer:
         batch, in the same pass of D (simultaneous) or through the updated D (alternating)."""
         n, shard, ctx = self.recipe.n_critic, self.dist.shard, self.ctx
         joint = self.config.train.update == "simultaneous"
+        if self.config.train.lr_decay:
+            self.set_learning_rates()
         for i in range(n):
             last = i == n - 1
             x_real, y = self.batches(self.step * n + i)  # the global batch; this process keeps its shard
