@@ -153,6 +153,8 @@ def describe(preset: str) -> str:
         parts.append(f"n_critic {r.n_critic}")
     parts += [f"lazy {name} every {k} D steps" for name, k in r.every]
     parts.append(f"{c.train.optimizer} {c.train.lr_g:g}/{c.train.lr_d:g}")
+    if c.train.lr_decay:
+        parts.append(f"lr to 0 over the last {c.train.lr_decay:.0%}")
     if c.train.ema:
         parts.append(f"EMA {c.train.ema}")
     if c.train.update != "alternating":

@@ -174,7 +174,8 @@ class TrainConfig:
     beta1: float = 0.5  # Adam only
     beta2: float = 0.999  # Adam only
     lr_decay: float | None = None  # the last fraction of the run in which both learning rates fall
-    # linearly to 0 (pix2pix: 0.5, the second half); None: constant
+    # linearly to 0 (pix2pix: 0.5, the second half); None: constant. It follows the run's length:
+    # extending a finished run with --resume brings the rates back up for the steps added
     optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's), for both G and D
     update: str = "alternating"  # G learns through D after D's update, or before it (simultaneous: faster)
     n_critic: int | None = None  # D steps per G step; None: the loss's default (wgan, wgan-gp 5, else 1)
