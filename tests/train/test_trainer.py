@@ -7,8 +7,11 @@ from condgan.config import load_config
 from condgan.errors import CondganError
 from condgan.losses import critic_parameters
 from condgan.models.storage import load_generator
+from condgan.optim import decay_factor
 from condgan.train import Trainer
 from condgan.train.checkpoint import load_checkpoint
+from tests.conftest import TINY
+from tests.test_cli import condgan
 
 
 def tiny_config(model: str = "cdcgan", **train):
@@ -266,8 +269,6 @@ def test_conv_models_train_channels_last_by_default_with_the_same_numerics(tmp_p
 
 
 def test_decay_factor_is_flat_then_a_line_to_zero():
-    from condgan.optim import decay_factor
-
     assert [decay_factor(s, 8, None) for s in range(8)] == [1.0] * 8
     assert [decay_factor(s, 8, 0.5) for s in range(8)] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25]
     assert [decay_factor(s, 4, 1.0) for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
@@ -275,9 +276,6 @@ def test_decay_factor_is_flat_then_a_line_to_zero():
 
 
 def test_lr_decay_ends_near_zero_and_a_killed_run_resumes_exactly(tmp_path):
-    from tests.conftest import TINY
-    from tests.test_cli import condgan
-
     common = [*TINY, "--steps", "8", "--set", "train.lr_decay=0.5", "--no-progress", "--checkpoint-every", "4"]
     one = condgan("train", *common, "--out", tmp_path / "one")
     assert one.returncode == 0, one.stderr
@@ -290,7 +288,7 @@ def test_lr_decay_ends_near_zero_and_a_killed_run_resumes_exactly(tmp_path):
     assert a["opt_D"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)
     for key, value in a["G"].items():
         assert torch.equal(value, b["G"][key]), key
-    # The schedule follows the run's length: a changed schedule is refused on resume.
+    # A changed schedule is refused on resume, naming the key.
     other = ["--set", "train.lr_decay=0.25"]
     changed = condgan("train", *TINY, "--steps", "8", *other, "--out", tmp_path / "two", "--resume")
     assert changed.returncode != 0 and "lr_decay" in changed.stderr
