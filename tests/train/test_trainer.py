@@ -88,6 +88,23 @@ def test_resume_refuses_a_changed_model(tmp_path):
         Trainer(changed, tmp_path / "run", resume=True, progress=False)
 
 
+def test_resume_reads_the_dataset_from_a_new_folder(tmp_path, shared_datasets):
+    Trainer(tiny_config(steps=2, seed=3), tmp_path / "run", progress=False).fit()  # data.data_dir: the default
+    moved = tmp_path / "moved"
+    moved.symlink_to(shared_datasets)
+    config = load_config(
+        None,
+        [
+            {"model": {"width": 8}, "data": {"data_dir": str(moved)}},
+            {"train": {"epochs": None, "steps": 4, "batch_size": 16, "log_every": 2, "seed": 3}},
+        ],
+    )
+    again = Trainer(config, tmp_path / "run", resume=True, progress=False)
+    assert again.step == 2
+    again.fit()
+    assert again.step == 4
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_damaged_checkpoints_are_reported(tmp_path, damage):
     Trainer(tiny_config(steps=1), tmp_path / "run", progress=False).fit()

@@ -14,8 +14,10 @@ from condgan.errors import CondganError
 from condgan.models import MODELS, build_models
 
 # What may differ between a run and its resumption: the length of training and bookkeeping.
-# Hardware and precision may change too: they change speed, not the algorithm.
+# Hardware and precision may change too: they change speed, not the algorithm; and where the
+# dataset's files are (the dataset itself, its size and split stay checked).
 RESUMABLE_KEYS = {
+    "data_dir",
     "tensorboard",
     "watch",
     "checkpoint_minutes",
