@@ -15,7 +15,7 @@ from condgan.models import MODELS, build_models
 
 # What may differ between a run and its resumption: the length of training and bookkeeping.
 # Hardware and precision may change too: they change speed, not the algorithm; and where the
-# dataset's files are (the dataset itself, its size and split stay checked).
+# dataset's files are (its name and every other data option stay checked).
 RESUMABLE_KEYS = {
     "data_dir",
     "tensorboard",
