@@ -146,6 +146,10 @@ def test_help_lists_the_subcommands():
         (["--set", "train=3"], "train must be a mapping, got 3"),
         (["--set", "train.epochs=many"], "train.epochs must be int or NoneType, got 'many'"),
         (["--set", "train.diffaugment=flip"], "train.diffaugment: unknown operation 'flip'"),
+        (
+            ["--set", "train.fuse_d=true", *TINY, "--steps", "1"],
+            "train.fuse_d needs a D without batch statistics, but this D has BatchNorm2d: set model.d_norm=layer",
+        ),
         (["--config", "latin1.yaml"], "config file latin1.yaml is not UTF-8 text"),
     ],
 )

@@ -194,6 +194,8 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 autocast where the hardware has bf16) | bf16 | fp32
     channels_last: bool | None = None  # NHWC memory format for conv models; None: on (measured faster on CPU)
     compile: bool = False  # torch.compile G and D (measured slower on CPU: opt-in)
+    fuse_d: bool = False  # D reads the real and the fake batch as one batch (one forward, not two):
+    # the same maths for a D without batch statistics (model.d_norm layer or none), faster
     sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not each shard's
     # The health watch (condgan.train.health) and the divergence guard
     watch: bool = True  # alarms for D winning, vanishing gradients, mode collapse, G ignoring the label

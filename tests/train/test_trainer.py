@@ -285,6 +285,31 @@ def test_conv_models_train_channels_last_by_default_with_the_same_numerics(tmp_p
     assert all(p.is_contiguous() for p in mlp.D.parameters())
 
 
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"loss": {"r1_gamma": 1.0, "r1_every": 1}, "train": {"update": "alternating"}},
+        {"model": {"d_cond": "acgan"}, "loss": {"aux_weight": 0.5}, "train": {"update": "simultaneous"}},
+    ],
+    ids=["r1-alternating", "acgan-simultaneous"],
+)
+def test_a_fused_d_pass_computes_the_two_pass_step(tmp_path, sections):
+    """train.fuse_d: one D forward on real ++ fake is the same step as two forwards for a D
+    whose samples do not see each other (LayerNorm): the same gradients, in fp32."""
+    runs = {}
+    for fuse in (False, True):
+        train = {**sections.get("train", {}), "precision": "fp32", "fuse_d": fuse}
+        model = {**sections.get("model", {}), "d_norm": "layer"}
+        config = variant_config(steps=1, **{**sections, "model": model, "train": train})
+        runs[fuse] = Trainer(config, tmp_path / str(fuse), progress=False)
+        runs[fuse].train_step()
+    assert runs[True].ctx.fuse_d and not runs[False].ctx.fuse_d
+    for name in ("G", "D"):
+        for (key, a), b in zip(getattr(runs[True], name).named_parameters(), getattr(runs[False], name).parameters()):
+            scale = b.grad.abs().max().item()
+            torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=f"{name}.{key}")
+
+
 def test_decay_factor_is_flat_then_a_line_to_zero():
     assert [decay_factor(s, 8, None) for s in range(8)] == [1.0] * 8
     assert [decay_factor(s, 8, 0.5) for s in range(8)] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25]

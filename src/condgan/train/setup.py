@@ -38,6 +38,7 @@ RESUMABLE_KEYS = {
     "precision",
     "channels_last",
     "compile",
+    "fuse_d",
     "sync_bn",
 }
 
@@ -171,3 +172,16 @@ def run_metadata(trainer) -> dict[str, Any]:
         "standing_stats": trainer.standing_batches,
     }
     return {"version": __version__, "commit": commit, "resolved": resolved}
+
+
+def check_fusable(D: nn.Module, config: Config) -> None:
+    """train.fuse_d stacks real and fake into one batch of D: wrong for a D with batch
+    statistics, where each half would be normalised with the other's."""
+    if not config.train.fuse_d:
+        return
+    batch_stats = [type(m).__name__ for m in D.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if batch_stats:
+        raise CondganError(
+            f"train.fuse_d needs a D without batch statistics, but this D has {batch_stats[0]}: "
+            "set model.d_norm=layer (or none), or train.fuse_d=false"
+        )

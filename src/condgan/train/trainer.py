@@ -46,6 +46,7 @@ from condgan.train.logging import MetricsLog, plot_losses
 from condgan.train.setup import (
     build_for,
     check_config_against_data,
+    check_fusable,
     check_resumable,
     prune_checkpoints,
     refuse_existing_run,
@@ -156,6 +157,7 @@ class Trainer:
             in_size,
             label_classes,
         )
+        check_fusable(D, self.config)
         if self.dist.enabled and t.sync_bn:
             G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
         conv = any(p.dim() == 4 for p in D.parameters())
@@ -184,7 +186,7 @@ class Trainer:
         self.opt_G = make_optimizer(self.G.parameters(), t.lr_g, betas)
         self.opt_D = make_optimizer(self.D.parameters(), t.lr_d, betas)
         autocast, reduce_grads = self.runtime
-        self.ctx = StepContext(self.D_fwd, self.opt_D, self.opt_G, self.recipe, autocast, reduce_grads)
+        self.ctx = StepContext(self.D_fwd, self.opt_D, self.opt_G, self.recipe, autocast, reduce_grads, t.fuse_d)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.augment = DiffAugment(t.diffaugment)
         self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
