@@ -15,20 +15,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from condgan.config import load_config, parse_assignment
 from condgan.train import Trainer
+from train_speed import condgan_steps, timed
 
 
 def ms_per_step(trainer: Trainer, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        trainer.train_step()
-        if trainer.step % trainer.config.train.log_every == 0:
-            trainer.log.flush(trainer.step)
-    return (time.perf_counter() - start) / steps * 1e3
+    return timed(condgan_steps, trainer, steps) / steps * 1e3
 
 
 def main() -> None:
