@@ -152,6 +152,7 @@ def describe(preset: str) -> str:
     if r.n_critic > 1:
         parts.append(f"n_critic {r.n_critic}")
     parts += [f"lazy {name} every {k} D steps" for name, k in r.every]
+    parts += [f"{name} off after {f:.0%} of the run" for name, f in r.until]
     parts.append(f"{c.train.optimizer} {c.train.lr_g:g}/{c.train.lr_d:g}")
     if c.train.lr_decay:
         parts.append(f"lr to 0 over the last {c.train.lr_decay:.0%}")

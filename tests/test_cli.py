@@ -128,6 +128,8 @@ def test_help_lists_the_subcommands():
         (["--set", "train.lr_g=.nan"], "train.lr_g must be a finite number, got nan"),
         (["--set", "loss.gp_weight=.inf"], "loss.gp_weight must be a finite number, got inf"),
         (["--set", "loss.r1_gamma=-1"], "loss.r1_gamma must be >= 0, got -1.0"),
+        (["--set", "loss.r1_until=0"], "loss.r1_until must be in (0, 1] or null, got 0"),
+        (["--set", "loss.r1_until=0.5"], "loss.r1_until stops a term that is off: set loss.r1_gamma too"),
         (["--set", "loss.mismatch_weight=-1"], "loss.mismatch_weight must be >= 0, got -1.0"),
         (["--set", "loss.mismatch_every=0"], "loss.mismatch_every must be > 0"),
         (
@@ -139,6 +141,12 @@ def test_help_lists_the_subcommands():
             "loss.mismatch_weight swaps conditions, but model dcgan is unconditional",
         ),
         (["--set", "model.width=100000"], "model.width must be at most 4,096, got 100,000"),
+        (["--set", "model.g_refine=-1"], "model.g_refine must be >= 0, got -1"),
+        (["--set", "model.g_refine=17"], "model.g_refine must be at most 16, got 17"),
+        (
+            ["--set", "model.name=cgan-mlp", "--set", "model.g_refine=1", *TINY, "--steps", "1"],
+            "model.g_refine applies to the DCGAN families (cdcgan, dcgan), not cgan-mlp",
+        ),
         (["--set", "train.batch_size=10000000"], "train.batch_size must be at most 65,536"),
         (["--set", "train.standing_stats=-1"], "train.standing_stats must be >= 0, got -1"),
         (["--set", "train.standing_stats=100000"], "train.standing_stats must be at most 10,000"),
@@ -438,8 +446,21 @@ def test_a_pickled_checkpoint_is_named_not_condgans(run_dir, tmp_path):
         (lambda m: {**m, "conditions": {"kind": "factors", "factors": "x"}}, "conditions.factors must be a list"),
         (lambda m: {**m, "kwargs": {**m["kwargs"], "z_dim": 10**9}}, "kwargs.z_dim must be a whole number 0..4,096"),
         (lambda m: {**m, "kwargs": {**m["kwargs"], "width": [8]}}, "kwargs.width must be a number, a word or null"),
+        (lambda m: {**m, "kwargs": {**m["kwargs"], "refine": 10**6}}, "kwargs.refine must be a whole number 0..16"),
     ],
-    ids=["list", "null", "kwargs", "names-string", "duplicates", "count", "disagree", "factors", "huge-z", "list-w"],
+    ids=[
+        "list",
+        "null",
+        "kwargs",
+        "names-string",
+        "duplicates",
+        "count",
+        "disagree",
+        "factors",
+        "huge-z",
+        "list-w",
+        "huge-refine",
+    ],
 )
 def test_a_tampered_generator_config_is_refused_naming_the_key(run_dir, tmp_path, edit, message):
     copy = _copy_run(run_dir, tmp_path)

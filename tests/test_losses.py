@@ -179,6 +179,14 @@ def test_r1_is_a_lazy_regulariser_weighted_gamma_over_two():
     assert lazy_gp.weight("gp") == 10.0 and lazy_gp.interval("gp") == 4
 
 
+def test_r1_until_is_a_stop_of_r1_only_and_needs_r1_on():
+    options = {"r1_gamma": 1.0, "r1_until": 0.6}
+    recipe = resolve_recipe("bce", options, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=None)
+    assert recipe.until == (("r1", 0.6),) and recipe.stops_after("r1") == 0.6 and recipe.stops_after("gp") is None
+    with pytest.raises(CondganError, match=r"loss.r1_until stops a term that is off: set loss.r1_gamma too"):
+        resolve_recipe("bce", {"r1_until": 0.6}, d_cond="concat", d_norm=None, family_d_norm="batch", n_critic=None)
+
+
 def test_mismatch_pairs_swap_conditions_and_mark_the_rows_that_differ():
     y = torch.tensor([0, 1, 1, 2])
     draw = torch.tensor([0.9, 0.1, 0.5, 0.3])  # argsort: 1, 3, 2, 0

@@ -47,6 +47,7 @@ def _positive(section: str, **values: float | int | None) -> None:
 LIMITS = {
     "model.z_dim": 4096,
     "model.width": 4096,
+    "model.g_refine": 16,
     "train.batch_size": 65536,
     "train.n_critic": 100,
     "train.standing_stats": 10_000,
@@ -102,6 +103,7 @@ class ModelConfig:
     d_cond: str = "concat"  # how D gets it: concat | embedding | projection | acgan
     d_norm: str | None = None  # batch | layer | none; None: the family's (layer under a gradient penalty)
     spectral_norm: bool = False  # spectral normalisation of D's conv / linear weights
+    g_refine: int = 0  # cdcgan / dcgan: 3x3 conv + norm + ReLU blocks in G at its first (7x7) map
     # cgan-mlp only (the seed tutorial's choices are relu / none / 0): None = the family's default
     activation: str | None = None  # leaky_relu | relu, in G and D
     g_norm: str | None = None  # batch | none: G's hidden norm
@@ -114,7 +116,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
-        _at_most("model", z_dim=self.z_dim, width=self.width)
+        _at_most("model", z_dim=self.z_dim, width=self.width, g_refine=self.g_refine)
+        if self.g_refine < 0:
+            raise CondganError(f"model.g_refine must be >= 0, got {self.g_refine}")
         MODELS.get(self.name), G_CONDITIONING.get(self.g_cond), D_CONDITIONING.get(self.d_cond)
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
@@ -142,6 +146,9 @@ class LossConfig:
     aux_weight: float | None = None  # ACGAN class-loss weight; None: 1 with model.d_cond=acgan
     r1_gamma: float | None = None  # R1 penalty on real data, weight gamma / 2; None: off
     r1_every: int = 1  # lazy R1: applied on every k-th D step (times k), as in StyleGAN2
+    r1_until: float | None = None  # R1 only in this first fraction of the run (then off: the end of
+    # the run trades accuracy against FID, docs/results.md); None: throughout. It follows the run's
+    # length: --resume with more steps moves the cut
     mismatch_weight: float | None = None  # real images with another sample's label count as fake for D; None: off
     mismatch_every: int = 1  # lazy: on every k-th D step (times k)
     l1_weight: float | None = None  # pix2pix: lambda of the L1 term to the target; None: 100 for pix2pix, else off
@@ -158,6 +165,8 @@ class LossConfig:
             gp_every=self.gp_every,
             mismatch_every=self.mismatch_every,
         )
+        if self.r1_until is not None and not 0 < self.r1_until <= 1:
+            raise CondganError(f"loss.r1_until must be in (0, 1] or null, got {self.r1_until}")
         for name in ("gp_weight", "r1_gamma", "mismatch_weight", "l1_weight", "l2_weight", "adv_weight"):
             value = getattr(self, name)
             if value is not None and value < 0:

@@ -204,6 +204,7 @@ class Regulariser:
     config_key: str = ""  # the LossConfig field that sets its weight
     scale: float = 1.0  # the weight the term is multiplied by is scale * (the config's value)
     every_key: str = ""  # the LossConfig field of its lazy interval (the term on every k-th D step, times k)
+    until_key: str = ""  # the LossConfig field of the fraction of the run after which the term stops
 
 
 def _gp_term(t: DTerms) -> torch.Tensor:
@@ -270,7 +271,10 @@ REGULARISERS.add(
 REGULARISERS.add(
     "clip", Regulariser("clip", after_d_update=clip_weights_, bounds_critic=True, needs_critic=True, config_key="clip")
 )
-REGULARISERS.add("r1", Regulariser("r1", d_term=_r1_term, config_key="r1_gamma", scale=0.5, every_key="r1_every"))
+REGULARISERS.add(
+    "r1",
+    Regulariser("r1", d_term=_r1_term, config_key="r1_gamma", scale=0.5, every_key="r1_every", until_key="r1_until"),
+)
 REGULARISERS.add(
     "aux", Regulariser("d_aux", d_term=_aux_d_term, g_term=_aux_g_term, needs_d_cond="acgan", config_key="aux_weight")
 )
@@ -334,6 +338,7 @@ class Recipe:
     n_critic: int
     d_norm: str  # batch | layer | none
     every: tuple[tuple[str, int], ...] = ()  # lazy regularisers: (name, k), applied on every k-th D step
+    until: tuple[tuple[str, float], ...] = ()  # (name, f): the term stops after the fraction f of the D steps
     adv_weight: float = 1.0  # G's adversarial term's weight (0 with pix2pix's L1: the L1-only baseline)
 
     def weight(self, name: str) -> float:
@@ -342,6 +347,10 @@ class Recipe:
     def interval(self, name: str) -> int:
         """D steps between applications of regulariser `name` (1: every step)."""
         return dict(self.every).get(name, 1)
+
+    def stops_after(self, name: str) -> float | None:
+        """The fraction of the run's D steps after which regulariser `name` stops (None: never)."""
+        return dict(self.until).get(name)
 
     @property
     def active(self) -> tuple[tuple[str, Regulariser, float], ...]:
@@ -378,6 +387,7 @@ def resolve_recipe(
     loss = LOSSES.get(name)
     weights: dict[str, float] = {}
     every: dict[str, int] = {}
+    until: dict[str, float] = {}
     for reg_name, reg in REGULARISERS.in_order():
         given = options.get(reg.config_key)
         if reg.needs_critic and given is not None and not loss.wasserstein:
@@ -407,6 +417,10 @@ def resolve_recipe(
             k = int(options.get(reg.every_key) or 1) if reg.every_key else 1
             if k > 1:
                 every[reg_name] = k
+            if reg.until_key and options.get(reg.until_key) is not None:
+                until[reg_name] = float(options[reg.until_key])
+        elif reg.until_key and options.get(reg.until_key) is not None:
+            raise CondganError(f"loss.{reg.until_key} stops a term that is off: set loss.{reg.config_key} too")
     bounds = [n for n in weights if REGULARISERS.get(n).bounds_critic]
     if len(bounds) > 1:
         shown = ", ".join(f"{REGULARISERS.get(n).config_key}={weights[n]}" for n in bounds)
@@ -430,4 +444,6 @@ def resolve_recipe(
             "loss.adv_weight=0 leaves G nothing to learn: it is for the L1-only baseline (loss.l1_weight)"
         )
     steps = n_critic or loss.n_critic
-    return Recipe(name, loss, tuple(weights.items()), steps, norm, tuple(every.items()), adv_weight=adv)
+    return Recipe(
+        name, loss, tuple(weights.items()), steps, norm, tuple(every.items()), tuple(until.items()), adv_weight=adv
+    )

@@ -1,10 +1,12 @@
 import pytest
 import torch
 
+from condgan.conditions import ConditionSpec
 from condgan.errors import CondganError
 from condgan.models import MODELS, build_models
 from condgan.models.conditioning import ConditionalBatchNorm
 from condgan.models.dcgan import num_stages
+from condgan.models.storage import load_generator, save_generator
 
 
 @pytest.mark.parametrize("name", ["cdcgan", "cgan-mlp"])
@@ -57,6 +59,32 @@ def test_seed_mlp_sizes_and_dcgan_init():
     d_linears = [m for m in D.modules() if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in d_linears] == [(794, 512), (512, 256), (256, 1)]
     assert abs(linears[2].weight.std().item() - 0.02) < 0.002  # N(0, 0.02)
+
+
+@pytest.mark.parametrize("name", ["cdcgan", "dcgan"])
+def test_g_refine_adds_3x3_blocks_at_the_first_map(name, tmp_path):
+    plain, _ = build_models(name, z_dim=8, num_classes=10, img_channels=1, img_size=28, width=8)
+    G, _ = build_models(name, z_dim=8, num_classes=10, img_channels=1, img_size=28, width=8, g_refine=2)
+    convs = list(G.refine)
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(16, 16, (3, 3))] * 2
+    assert abs(torch.cat([c.weight.flatten() for c in convs]).std().item() - 0.02) < 0.004  # DCGAN init
+    assert "refine" not in plain.config and G.config["refine"] == 2  # old generator configs stay as they were
+    y = torch.arange(3) if G.num_classes else None
+    assert G(torch.randn(3, 8), y).shape == (3, 1, 28, 28)
+    if not G.num_classes:
+        return
+    # saved and loaded with its blocks: the same images from the same noise
+    save_generator(G.eval(), tmp_path / "g", ConditionSpec.classes([str(i) for i in range(10)]), name)
+    loaded, _ = load_generator(tmp_path / "g")
+    z = torch.randn(3, 8)
+    assert torch.equal(loaded(z, y), G(z, y))
+
+
+def test_g_refine_is_refused_outside_the_dcgan_families():
+    with pytest.raises(
+        CondganError, match=r"model.g_refine applies to the DCGAN families \(cdcgan, dcgan\), not cgan-mlp"
+    ):
+        build_models("cgan-mlp", z_dim=8, num_classes=10, img_channels=1, img_size=28, g_refine=1)
 
 
 def test_registry_lists_models():

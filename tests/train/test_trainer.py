@@ -145,6 +145,7 @@ def variant_config(steps=3, **sections):
         {"loss": {"name": "hinge", "r1_gamma": 0.1}, "model": {"d_norm": "none"}, "train": {"diffaugment": "cutout"}},
         {"loss": {"name": "wgan-gp", "gp_every": 2}, "train": {"n_critic": 1}},
         {"loss": {"mismatch_weight": 1.0, "mismatch_every": 2, "r1_gamma": 0.1}, "model": {"d_norm": "layer"}},
+        {"model": {"g_refine": 1, "d_norm": "layer"}, "train": {"fuse_d": True, "ema": 0.9}},
     ],
     ids=[
         "wgan-rmsprop",
@@ -159,6 +160,7 @@ def variant_config(steps=3, **sections):
         "r1-hinge-cutout",
         "wgan-gp-lazy",
         "mismatch-r1",
+        "g-refine-fused-ema",
     ],
 )
 def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
@@ -177,6 +179,16 @@ def test_every_variant_trains_in_the_one_loop(tmp_path, sections):
     if recipe.clip:
         assert max(p.abs().max().item() for p in critic_parameters(trainer.D)) <= recipe.clip
     load_generator(tmp_path / "run")  # the exported G rebuilds with its conditioning
+
+
+@pytest.mark.parametrize(("until", "n_critic", "applied"), [(0.5, 1, [1, 1, 0, 0]), (0.75, 2, [1, 1, 1, 0])])
+def test_r1_until_stops_r1_after_its_fraction_of_the_d_steps(tmp_path, until, n_critic, applied):
+    config = variant_config(steps=4, loss={"r1_gamma": 1.0, "r1_until": until}, train={"n_critic": n_critic})
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    # a row logs the last critic step's terms: with 2 per G step, R1 ends after D step 6 of 8 (G step 3)
+    assert [int("r1" in r) for r in rows] == applied
 
 
 def test_n_critic_takes_a_fresh_batch_per_critic_step(tmp_path):

@@ -25,6 +25,7 @@ class Architecture:
     conditional: bool = True  # False: the labels of the dataset are ignored (num_classes=0)
     sizes: tuple[int, int] | None = None  # the image sizes it can make (None: any)
     mlp_options: bool = False  # takes activation / g_norm / d_dropout (the seed tutorial's MLP choices)
+    g_refine: bool = False  # G takes `refine` (model.g_refine: 3x3 convs at its first feature map)
     image_condition: bool = False  # G translates an image (pix2pix): paired data, no z, norm / patch options
     regularisers: tuple[tuple[str, float], ...] = ()  # the family's default regulariser weights (pix2pix: L1 100)
 
@@ -46,7 +47,9 @@ MODELS: Registry[Architecture] = Registry("model")
 MODELS.add("cgan-mlp", Architecture(MLPGenerator, MLPDiscriminator, default_width=256, d_norm="none", mlp_options=True))
 MODELS.add(
     "cdcgan",
-    Architecture(DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch", sizes=(MIN_SIZE, MAX_SIZE)),
+    Architecture(
+        DCGANGenerator, DCGANDiscriminator, default_width=64, d_norm="batch", sizes=(MIN_SIZE, MAX_SIZE), g_refine=True
+    ),
 )
 MODELS.add(
     "dcgan",
@@ -57,6 +60,7 @@ MODELS.add(
         d_norm="batch",
         conditional=False,
         sizes=(MIN_SIZE, MAX_SIZE),
+        g_refine=True,
     ),
 )
 MODELS.add(
@@ -85,6 +89,7 @@ def build_models(
     g_cond: str = "concat",
     d_norm: str | None = None,
     spectral_norm: bool = False,
+    g_refine: int = 0,
     activation: str | None = None,
     g_norm: str | None = None,
     d_dropout: float | None = None,
@@ -103,6 +108,8 @@ def build_models(
     """
     arch = MODELS.get(name)
     arch.check_size(name, img_size)
+    if g_refine and not arch.g_refine:
+        raise CondganError(f"model.g_refine applies to the DCGAN families (cdcgan, dcgan), not {name}")
     if arch.image_condition:
         for key, value in (("g_cond", g_cond), ("d_cond", d_cond)):
             if value != "concat":
@@ -135,6 +142,8 @@ def build_models(
     width = width or arch.default_width
     shape = dict(num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width)
     g_extra, d_extra = _mlp_options(name, arch, activation, g_norm, d_dropout)
+    if g_refine:
+        g_extra["refine"] = g_refine
     G = arch.generator(z_dim=z_dim, cond=g_cond, **shape, **g_extra)
     D = arch.discriminator(cond=d_cond, norm=d_norm or arch.d_norm, spectral_norm=spectral_norm, **shape, **d_extra)
     return G, D

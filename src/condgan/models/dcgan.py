@@ -1,7 +1,8 @@
 """Conditional DCGAN (Radford et al. 2015 + label conditioning) for any square size and channels.
 
-G: concat(z, y) -> linear "1x1 -> s0 x s0" projection -> k transposed convs (x2 each,
-BatchNorm + ReLU) -> tanh, centre-cropped to img_size when img_size is not s0 * 2^k.
+G: concat(z, y) -> linear "1x1 -> s0 x s0" projection -> `refine` 3x3 convs at s0 x s0 (none by
+default) -> k transposed convs (x2 each, BatchNorm + ReLU) -> tanh, centre-cropped to img_size
+when img_size is not s0 * 2^k.
 D: image ++ label maps -> k strided convs (LeakyReLU 0.2, a norm after the first) ->
 flatten -> head (logit; plus projection or class logits). num_classes=0 is the
 unconditional DCGAN, same code. Where the label enters is chosen by `cond` (conditioning.py).
@@ -36,13 +37,25 @@ def _channels(width: int, stage: int, stages: int) -> int:
 
 
 class DCGANGenerator(nn.Module):
+    """`refine` 3x3 conv + norm + ReLU blocks at the start map (7x7 for 28 px) after the projection:
+    depth where the digit's layout is decided, at the cheapest resolution (model.g_refine)."""
+
     def __init__(
-        self, z_dim: int, num_classes: int, img_channels: int, img_size: int, width: int = 64, cond: str = "concat"
+        self,
+        z_dim: int,
+        num_classes: int,
+        img_channels: int,
+        img_size: int,
+        width: int = 64,
+        cond: str = "concat",
+        refine: int = 0,
     ):
         super().__init__()
         self.config = dict(
             z_dim=z_dim, num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width, cond=cond
         )
+        if refine:  # only when used: generators saved before the option keep their config.json
+            self.config["refine"] = refine
         self.z_dim, self.num_classes, self.img_size = z_dim, num_classes, img_size
         k = num_stages(img_size)
         self.s0, self.c0 = math.ceil(img_size / 2**k), _channels(width, 0, k)
@@ -50,6 +63,8 @@ class DCGANGenerator(nn.Module):
         self.cond = spec.encoder(num_classes)
         self.project = nn.Linear(z_dim + self.cond.dim, self.c0 * self.s0 * self.s0, bias=False)
         self.project_norm = spec.norm(self.c0 * self.s0 * self.s0, num_classes, spatial=False)
+        self.refine = nn.ModuleList(nn.Conv2d(self.c0, self.c0, 3, 1, 1, bias=False) for _ in range(refine))
+        self.refine_norms = nn.ModuleList(spec.norm(self.c0, num_classes, spatial=True) for _ in range(refine))
         chans = [_channels(width, i, k) for i in range(k)]
         self.convs = nn.ModuleList(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in pairwise(chans))
         self.norms = nn.ModuleList(spec.norm(c, num_classes, spatial=True) for c in chans[1:])
@@ -60,6 +75,8 @@ class DCGANGenerator(nn.Module):
         """z: (N, z_dim), y: (N,) int64 -> x: (N, C, img_size, img_size) in [-1, 1]."""
         h = F.relu(self.project_norm(self.project(torch.cat([z, self.cond(y, z)], dim=1)), y))
         h = h.view(-1, self.c0, self.s0, self.s0)
+        for conv, norm in zip(self.refine, self.refine_norms):
+            h = F.relu(norm(conv(h), y))
         for conv, norm in zip(self.convs, self.norms):
             h = F.relu(norm(conv(h), y))
         x = torch.tanh(self.to_image(h))

@@ -100,6 +100,7 @@ def _check_kwargs(kwargs: dict) -> None:
     sizes = {
         "z_dim": LIMITS["model.z_dim"],
         "width": LIMITS["model.width"],
+        "refine": LIMITS["model.g_refine"],
         "img_size": LIMITS["data.img_size"],
         "img_channels": LIMITS["data.channels"],
         "num_classes": MAX_CLASSES,

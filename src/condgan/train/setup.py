@@ -68,6 +68,7 @@ def build_for(
         d_cond=m.d_cond,
         d_norm=d_norm or config.recipe().d_norm,
         spectral_norm=m.spectral_norm,
+        g_refine=m.g_refine,
         activation=m.activation,
         g_norm=m.g_norm,
         d_dropout=m.d_dropout,

@@ -50,8 +50,12 @@ class Batch:
     y: torch.Tensor | None
     draws: dict[str, torch.Tensor] = field(default_factory=dict)
     d_index: int = 0  # the D step's number in the run: lazy regularisers apply on every k-th
+    d_total: int | None = None  # the run's D steps: a term with a stop (loss.r1_until) ends at its fraction
 
     def applies(self, recipe: Recipe, name: str) -> bool:
+        stop = recipe.stops_after(name)
+        if stop is not None and self.d_total is not None and self.d_index >= stop * self.d_total:
+            return False
         return self.d_index % recipe.interval(name) == 0
 
 

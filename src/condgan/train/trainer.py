@@ -358,7 +358,7 @@ class Trainer:
             if self.augment:  # D sees both batches through DiffAugment (G's graph goes through it)
                 x_real = self.augment.apply(x_real, self.augment.draw(size, self.noise_gen, self.device), shard)
                 x_fake = self.augment.apply(x_fake, self.augment.draw(size, self.noise_gen, self.device), shard)
-            batch = Batch(x_real, x_fake, y, draws, d_index=self.step * n + i)
+            batch = Batch(x_real, x_fake, y, draws, d_index=self.step * n + i, d_total=self.total_steps * n)
             stats = joint_step(ctx, batch) if last and joint else d_step(ctx, batch)
         if not joint:
             stats |= g_step(ctx, batch)
