@@ -2,7 +2,7 @@
 
     python benchmarks/results.py --data-dir ../shared/datasets          # all presets, own dataset
     python benchmarks/results.py --data-dir ../shared/datasets --cross  # also each on the other dataset
-    python benchmarks/results.py --presets mnist-wgan fashion-cdcgan    # a subset
+    python benchmarks/results.py --presets mnist-wgan fashion-cdcgan    # a subset: their rows only
 
 Each run trains through the real command line (`condgan train --config PRESET`), timed
 end to end, then `condgan eval RUN` scores 1,000 samples per class with condgan's domain
@@ -34,7 +34,7 @@ from docblock import replace_block
 ROOT = Path(__file__).resolve().parents[1]
 OTHER = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
 COLUMNS = [
-    ("cond_acc", "cond. acc.", "{:.1%}"),
+    ("cond_acc", "cond. acc.", "{:.2%}"),  # two decimals: 99.25% must not read as an aim of 99.3% met
     ("worst_class_acc", "worst class", "{}"),
     ("fid", "FID", "{:.2f}"),
     ("intra_fid", "intra-FID", "{:.2f}"),
@@ -164,9 +164,12 @@ def describe(preset: str) -> str:
     return ", ".join(parts)
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], kept: list[str] = ()) -> str:
+    """The table of `rows`, with `kept` (rows of the table as it was, for presets not run now)
+    in their place: by dataset, then by accuracy."""
     head = "| preset | dataset | recipe | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
     lines = [head, "|" + " --- |" * (len(COLUMNS) + 3)]
+    body = []
     for row in rows:
         cells = []
         for key, _, fmt in COLUMNS:
@@ -176,8 +179,27 @@ def table(rows: list[dict]) -> str:
             else:
                 cells.append(fmt.format(value) if value is not None else "–")
         name = f"`{row['preset']}`"
-        lines.append(f"| {name} | {row['dataset']} | {describe(row['preset'])} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(f"| {name} | {row['dataset']} | {describe(row['preset'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + sorted([*body, *kept], key=_order))
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _order(line: str) -> tuple[str, float]:
+    """A table line's place: its dataset, then its accuracy (highest first)."""
+    cells = _cells(line)
+    return cells[1], -float(cells[3].rstrip("%"))
+
+
+def kept_rows(text: str, rows: list[dict]) -> list[str]:
+    """The lines of the table in `text` whose (preset, dataset) is not among `rows`: a run of a
+    few presets updates their rows and leaves the others as they were measured."""
+    start, end = text.index("<!-- table -->"), text.index("<!-- /table -->")
+    done = {(f"`{r['preset']}`", r["dataset"]) for r in rows}
+    lines = [line for line in text[start:end].splitlines()[3:] if line.startswith("|")]  # past marker and header
+    return [line for line in lines if tuple(_cells(line)[:2]) not in done]
 
 
 def main() -> None:
@@ -225,10 +247,10 @@ def main() -> None:
     bar.close()
     if not rows:
         return
-    rows.sort(key=lambda r: (r["dataset"], -r["cond_acc"]))
     text = args.out.read_text() if args.out.is_file() else "# Results\n\n<!-- table -->\n<!-- /table -->\n"
     start, end = text.index("<!-- table -->"), text.index("<!-- /table -->")
-    args.out.write_text(text[: start + len("<!-- table -->")] + "\n" + table(rows) + "\n" + text[end:])
+    body = table(rows, kept_rows(text, rows))
+    args.out.write_text(text[: start + len("<!-- table -->")] + "\n" + body + "\n" + text[end:])
     print(f"wrote {args.out}")
 
 
