@@ -147,6 +147,8 @@ def describe(preset: str) -> str:
     c = load_config(preset)
     r = c.recipe()
     parts = [c.model.name, c.loss.name, f"G {c.model.g_cond}", f"D {c.model.d_cond}", f"D norm {r.d_norm}"]
+    if c.model.g_refine:
+        parts.insert(3, f"G +{c.model.g_refine} 3x3 conv")
     if c.model.spectral_norm:
         parts.append("SN")
     if r.n_critic > 1:
@@ -240,7 +242,7 @@ def main() -> None:
             bar.update()
             rows.append(row)
             print(
-                f"{preset} on {dataset}: {row['cond_acc']:.1%} acc, FID {row['fid']:.2f}, "
+                f"{preset} on {dataset}: {row['cond_acc']:.2%} acc, FID {row['fid']:.2f}, "
                 f"intra-FID {row['intra_fid']:.2f}, recall {row['recall']:.3f}, {row['train_s']} s",
                 flush=True,
             )
