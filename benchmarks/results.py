@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from condgan.config import load_config, preset_names
@@ -166,7 +167,7 @@ def describe(preset: str) -> str:
     return ", ".join(parts)
 
 
-def table(rows: list[dict], kept: list[str] = ()) -> str:
+def table(rows: list[dict], kept: Sequence[str] = ()) -> str:
     """The table of `rows`, with `kept` (rows of the table as it was, for presets not run now)
     in their place: by dataset, then by accuracy."""
     head = "| preset | dataset | recipe | " + " | ".join(title for _, title, _ in COLUMNS) + " |"

@@ -103,7 +103,7 @@ class ModelConfig:
     d_cond: str = "concat"  # how D gets it: concat | embedding | projection | acgan
     d_norm: str | None = None  # batch | layer | none; None: the family's (layer under a gradient penalty)
     spectral_norm: bool = False  # spectral normalisation of D's conv / linear weights
-    g_refine: int = 0  # cdcgan / dcgan: 3x3 conv + norm + ReLU blocks in G at its first (7x7) map
+    g_refine: int = 0  # cdcgan / dcgan: 3x3 conv + norm + ReLU blocks in G at its first map (7x7 at 28 px)
     # cgan-mlp only (the seed tutorial's choices are relu / none / 0): None = the family's default
     activation: str | None = None  # leaky_relu | relu, in G and D
     g_norm: str | None = None  # batch | none: G's hidden norm
