@@ -20,7 +20,7 @@ import yaml
 from condgan.augment import parse_policy
 from condgan.data.tasks import DIRECTIONS, PAIR_TASKS
 from condgan.errors import CondganError
-from condgan.losses import LOSSES, Recipe, resolve_recipe
+from condgan.losses import LOSSES, REGULARISERS, Recipe, resolve_recipe
 from condgan.models import MODELS
 from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
 from condgan.models.mlp import ACTIVATIONS
@@ -30,6 +30,7 @@ from condgan.optim import OPTIMIZERS
 from condgan.presets import DEFAULT_PRESET, preset_names
 
 PRECISIONS = ("auto", "bf16", "fp32")
+REGULARISERS_KEYS = {name: REGULARISERS.get(name).config_key for name in REGULARISERS}
 UPDATES = ("alternating", "simultaneous")
 SCALES = ("signed", "unit")
 ON_DIVERGE = ("rollback", "stop")
@@ -53,6 +54,8 @@ LIMITS = {
     "train.standing_stats": 10_000,
     "data.img_size": 1024,
     "data.channels": 4,
+    "model.cyclegan.blocks": 32,
+    "model.cyclegan.pool_size": 10_000,
 }
 
 
@@ -82,6 +85,11 @@ class DataConfig:
     # same for the same subset_seed), e.g. to make augmentation data from a few labelled images
     per_class: int | None = None
     subset_seed: int = 0
+    # CycleGAN: no pair is ever seen in training. A built-in task made unpaired: domain A takes the
+    # inputs of one half of the training images, domain B the targets of the other half (the test
+    # split keeps its pairs, the truth translations are measured against); task "unpaired" reads
+    # two folders. None: true for model cyclegan, false otherwise
+    unpaired: bool | None = None
 
     def __post_init__(self) -> None:
         _positive("data", img_size=self.img_size, channels=self.channels, per_class=self.per_class)
@@ -113,6 +121,7 @@ class ModelConfig:
     patch: int | None = None  # 16 | 34 | 70 px; None: 70 for images of 64 px and more, else 34
     # pix2pix: G and D also get the source image's class, as one-hot constant maps beside the input
     with_label: bool = False
+    cyclegan: CycleGANConfig | None = None  # model cyclegan's own options (None: its defaults)
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
@@ -120,6 +129,10 @@ class ModelConfig:
         if self.g_refine < 0:
             raise CondganError(f"model.g_refine must be >= 0, got {self.g_refine}")
         MODELS.get(self.name), G_CONDITIONING.get(self.g_cond), D_CONDITIONING.get(self.d_cond)
+        if self.name == "cyclegan" and self.cyclegan is None:
+            self.cyclegan = CycleGANConfig()
+        elif self.name != "cyclegan" and self.cyclegan is not None:
+            raise CondganError(f"model.cyclegan holds the options of model cyclegan, not of {self.name}")
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
         if self.activation is not None and self.activation not in ACTIVATIONS:
@@ -137,9 +150,33 @@ class ModelConfig:
             raise CondganError(f"model.d_dropout must be in [0, 1), got {self.d_dropout}")
 
 
+UNPAIRED_GENERATORS = ("resnet", "unet")
+
+
+@dataclass
+class CycleGANConfig:
+    """model.cyclegan: the options of the CycleGAN family (Zhu et al. 2017), and only those."""
+
+    generator: str = "resnet"  # resnet (the paper's, reflection padding) | unet (pix2pix's, no dropout)
+    blocks: int = 6  # residual blocks of the ResNet generator (the paper: 6 at 128 px, 9 at 256)
+    cycle_weight: float = 10.0  # lambda: L1 of G_BA(G_AB(a)) to a, and of G_AB(G_BA(b)) to b, each way
+    identity_weight: float = 0.5  # the identity term's weight, as a fraction of lambda (0: off)
+    pool_size: int = 50  # past fakes each D also sees (Shrivastava et al. 2017); 0: only the newest
+
+    def __post_init__(self) -> None:
+        if self.generator not in UNPAIRED_GENERATORS:
+            raise CondganError(
+                f"model.cyclegan.generator must be one of {', '.join(UNPAIRED_GENERATORS)}, got {self.generator!r}"
+            )
+        _at_most("model.cyclegan", blocks=self.blocks, pool_size=self.pool_size)
+        for name in ("blocks", "cycle_weight", "identity_weight", "pool_size"):
+            if getattr(self, name) < 0:
+                raise CondganError(f"model.cyclegan.{name} must be >= 0, got {getattr(self, name)}")
+
+
 @dataclass
 class LossConfig:
-    name: str = "bce"  # bce | wgan | wgan-gp | hinge | lsgan
+    name: str | None = None  # bce | wgan | wgan-gp | hinge | lsgan; None: the family's (bce; CycleGAN lsgan)
     clip: float | None = None  # weight-clipping bound; None: the loss's default (wgan 0.01, else off)
     gp_weight: float | None = None  # gradient-penalty weight; None: the loss's default (wgan-gp 10, else 0)
     gp_every: int = 1  # lazy gradient penalty: on every k-th critic step (times k), as lazy R1
@@ -156,7 +193,8 @@ class LossConfig:
     adv_weight: float = 1.0  # weight of G's adversarial term; 0 with an L1 term is the L1-only baseline
 
     def __post_init__(self) -> None:
-        LOSSES.get(self.name)
+        if self.name is not None:
+            LOSSES.get(self.name)
         _positive(
             "loss",
             clip=self.clip,
@@ -271,17 +309,47 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
+        arch = MODELS.get(self.model.name)
+        if self.loss.name is None:  # recorded resolved: config.yaml says which loss ran
+            self.loss.name = arch.loss
         self.recipe()  # refuse conflicting combinations when the config is made, not mid-run
         self._check_image_task()
+        self._check_unpaired(arch.objective == "cyclegan")
+
+    def _check_unpaired(self, cyclegan: bool) -> None:
+        """CycleGAN learns from unpaired data, and only CycleGAN does."""
+        d = self.data
+        if d.unpaired is None:
+            d.unpaired = cyclegan or d.task == "unpaired"
+        if cyclegan and not d.unpaired:
+            raise CondganError("model cyclegan learns from unpaired data: data.unpaired cannot be false")
+        if d.unpaired and not cyclegan:
+            raise CondganError(f"unpaired data (data.unpaired, task unpaired) trains model cyclegan, not {self.model.name}")
+        if not cyclegan:
+            return
+        if d.redraw or d.per_class:
+            raise CondganError(f"data.{'redraw' if d.redraw else 'per_class'} does not apply to unpaired training")
+        if d.direction != "AtoB":
+            raise CondganError("CycleGAN learns both directions: leave data.direction at AtoB and pick one when translating")
+        r = self.recipe()
+        if r.regularisers:
+            key = REGULARISERS_KEYS.get(r.regularisers[0][0], r.regularisers[0][0])
+            raise CondganError(f"loss.{key} does not apply to model cyclegan (its terms: model.cyclegan.*)")
+        if r.n_critic != 1:  # train.update does not apply: the Gs update first, then the Ds, as the paper
+            raise CondganError("model cyclegan takes one D step per G step (train.n_critic 1)")
+        if self.model.with_label:
+            raise CondganError("model.with_label applies to pix2pix; CycleGAN's domains carry no label")
 
     def _check_image_task(self) -> None:
         """An image-conditioned model needs pairs, and pairs need one; what pairs cannot do is refused."""
         d, name = self.data, self.model.name
         paired = MODELS.get(name).image_condition
+        if d.task == "unpaired" and MODELS.get(name).objective != "cyclegan":
+            raise CondganError(f"data.task=unpaired reads two unmatched folders: use model cyclegan, not {name}")
         if paired and d.task is None:
             raise CondganError(f"model {name} translates images: choose data.task ({', '.join(PAIR_TASKS.names())})")
         if d.task is not None and not paired:
-            raise CondganError(f"data.task={d.task} makes image pairs: use model pix2pix (model {name} samples)")
+            raise CondganError(f"data.task={d.task} makes image pairs: use model pix2pix or cyclegan (model {name} samples)")
         if not paired:
             if self.model.with_label:
                 raise CondganError(
@@ -359,6 +427,12 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
     raise CondganError(f"{key} must be {names}, got {value!r}")
 
 
+def _section(kind: Any) -> type | None:
+    """The dataclass a field holds (a section, or an optional one such as model.cyclegan), else None."""
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    return next((o for o in options if dataclasses.is_dataclass(o)), None)
+
+
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     if not isinstance(values, dict):
         raise CondganError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {values!r}")
@@ -368,8 +442,9 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
         if key not in fields:
             raise CondganError(f"unknown config key '{prefix}{key}'; valid: {', '.join(prefix + k for k in fields)}")
         kind = _field_type(cls, key)
-        if dataclasses.is_dataclass(kind):
-            kwargs[key] = _build(kind, value, prefix=f"{prefix}{key}.")
+        section = _section(kind)
+        if section is not None and (value is not None or not isinstance(kind, types.UnionType)):
+            kwargs[key] = _build(section, value, prefix=f"{prefix}{key}.")
         else:
             kwargs[key] = _coerce(value, kind, prefix + key)
     return cls(**kwargs)

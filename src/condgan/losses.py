@@ -126,6 +126,14 @@ def l1_loss(x_fake: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
     return (x_fake.float() - x_target.float()).abs().mean()
 
 
+def cycle_loss(x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
+    """CycleGAN's cycle consistency (Zhu et al. 2017): E|F(G(x)) - x|, the mean absolute error
+    of the round trip (N, C, H, W) to where it started, in fp32; weighted by lambda
+    (model.cyclegan.cycle_weight). Its identity term, E|G(y) - y| for y already of G's output
+    domain (weight identity_weight x lambda), is the same distance."""
+    return l1_loss(x_rec, x)
+
+
 def l2_loss(x_fake: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
     """E(G(x_in) - x_target)^2 per pixel. Beside L1 it lets a channel out of a median trap: when a
     colour is on in a minority of the pixels G cannot yet tell apart, L1's sign-only gradient keeps

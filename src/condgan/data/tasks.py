@@ -132,6 +132,8 @@ PAIR_TASKS.add("superres4-small", PairTask(_superres(4, enlarged=False), "4x4 bl
 PAIR_TASKS.add("edges", PairTask(lambda x, rng: sobel_edges(x), "Sobel edge map -> image", lambda c: 1))
 PAIR_TASKS.add("colourise", PairTask(_colourise, "luminance -> colour", lambda c: 1))
 PAIR_TASKS.add("paired", PairTask(None, "pairs read from a folder (A|B side by side, or A/ and B/)"))
+PAIR_TASKS.add("unpaired", PairTask(None, "two unmatched folders A/ and B/ (or trainA/ trainB/ testA/ testB/): CycleGAN"))
+FOLDER_TASKS = ("paired", "unpaired")
 
 
 def redrawn_inputs(task: str, seed: int) -> Callable[[np.ndarray, int], np.ndarray]:

@@ -9,6 +9,7 @@ from torch import nn
 from condgan.errors import CondganError
 from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput
 from condgan.models.contract import Discriminator, Generator
+from condgan.models.cyclegan import ResnetGenerator
 from condgan.models.dcgan import MAX_SIZE, MIN_SIZE, DCGANDiscriminator, DCGANGenerator
 from condgan.models.mlp import MLPDiscriminator, MLPGenerator
 from condgan.models.pix2pix import NORMS as PIX2PIX_NORMS
@@ -28,6 +29,16 @@ class Architecture:
     g_refine: bool = False  # G takes `refine` (model.g_refine: 3x3 convs at its first feature map)
     image_condition: bool = False  # G translates an image (pix2pix): paired data, no z, norm / patch options
     regularisers: tuple[tuple[str, float], ...] = ()  # the family's default regulariser weights (pix2pix: L1 100)
+    objective: str = "gan"  # its objective in condgan.objectives: gan | pix2pix | cyclegan
+    loss: str = "bce"  # the loss unless the config names one (CycleGAN: lsgan, the paper's)
+    other_generators: tuple[type[nn.Module], ...] = ()  # further G classes its saved folders may hold
+
+    def generator_class(self, name: str | None) -> type[nn.Module]:
+        """The G class a saved config.json names (`class`), among the family's; else its default."""
+        for cls in (self.generator, *self.other_generators):
+            if cls.__name__ == name:
+                return cls
+        return self.generator
 
     def check_size(self, name: str, img_size: int) -> None:
         if self.sizes is not None and not self.sizes[0] <= img_size <= self.sizes[1]:
@@ -73,6 +84,21 @@ MODELS.add(
         conditional=False,
         image_condition=True,
         regularisers=(("l1", 100.0),),
+        objective="pix2pix",
+    ),
+)
+MODELS.add(
+    "cyclegan",
+    Architecture(
+        ResnetGenerator,
+        PatchDiscriminator,
+        default_width=64,
+        d_norm="instance",
+        conditional=False,
+        image_condition=True,
+        objective="cyclegan",
+        loss="lsgan",
+        other_generators=(UNetGenerator,),
     ),
 )
 

@@ -182,6 +182,7 @@ class PatchDiscriminator(nn.Module):
             valid = ", ".join(str(r) for r in RECEPTIVE_FIELDS)
             raise ValueError(f"PatchGAN receptive field must be one of {valid} px, got {receptive_field}")
         strided = RECEPTIVE_FIELDS[receptive_field]
+        self.conditioned = bool(in_channels + label_classes)  # CycleGAN's D judges the image alone
         bias = norm != "batch"
         c_in = in_channels + label_classes + img_channels  # (condition image, its class maps, the output)
         layers: list[nn.Module] = [nn.Conv2d(c_in, width, 4, 2, 1), nn.LeakyReLU(0.2)]
@@ -199,6 +200,8 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOutput:
         """-> DOutput(logits (N, patches)): every loss averages over the patches too."""
+        if not self.conditioned:
+            return DOutput(self.net(x).flatten(1))
         if y is None:
             raise ValueError("the PatchGAN judges (input, output) pairs: pass the condition image y")
         return DOutput(self.net(torch.cat([self.enlarge(y.to(x.dtype)), x], dim=1)).flatten(1))

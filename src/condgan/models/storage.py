@@ -16,6 +16,7 @@ from condgan.conditions import Condition, condition_from_json
 from condgan.errors import CondganError
 from condgan.fileio import recover_dir, write_dir
 from condgan.models import Generator, family_of
+from condgan.models.cyclegan import MAX_BLOCKS
 
 FORMAT = "condgan-generator"
 
@@ -71,7 +72,7 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
         family = family_of(meta)
         if family.image_condition != (condition.kind == "image"):
             raise ValueError(f"model family {meta.get('family')!r} does not take its condition (kind {condition.kind})")
-        G = family.generator(**meta["kwargs"])
+        G = family.generator_class(meta.get("class"))(**meta["kwargs"])
         if condition.dim != G.num_classes:
             raise ValueError(f"its condition has {condition.dim} columns, the model takes {G.num_classes}")
         if condition.kind == "image":
@@ -106,6 +107,7 @@ def _check_kwargs(kwargs: dict) -> None:
         "num_classes": MAX_CLASSES,
         "in_channels": LIMITS["data.channels"],
         "in_size": LIMITS["data.img_size"],
+        "blocks": MAX_BLOCKS,
         "label_classes": MAX_CLASSES,
     }
     for key, value in kwargs.items():

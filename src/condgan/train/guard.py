@@ -1,7 +1,7 @@
 """The divergence guard: a non-finite loss, gradient or weight never reaches a checkpoint.
 
 At every log interval (the one host sync there is) the trainer hands over the logged means
-plus G's and D's gradient norms and a sum of their weight norms (NaN / inf propagate into
+plus the generators' and discriminators' gradient norms and a sum of their weight norms (NaN / inf propagate into
 it). A good interval is kept as an in-memory snapshot; a bad one rolls the run back to the
 last good snapshot with both learning rates lowered (`train.on_diverge=rollback`, at most
 `train.max_rollbacks` times) or stops it (`TrainingStopped`, exit 3) with the last good
@@ -71,16 +71,17 @@ def _norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(torch._foreach_norm(tensors)).norm() if tensors else torch.zeros(())
 
 
-def health_tensors(G: nn.Module, D: nn.Module) -> dict[str, torch.Tensor]:
-    """G's and D's last gradient norms and the norm of all their weights, still on the device."""
-    grads = {name: [p.grad for p in net.parameters() if p.grad is not None] for name, net in (("g", G), ("d", D))}
-    weights = [p.detach() for net in (G, D) for p in net.parameters()]
+def health_tensors(roles: dict[str, list[nn.Module]]) -> dict[str, torch.Tensor]:
+    """The generators' (role "g") and the discriminators' ("d") last gradient norms and the norm
+    of all their weights, still on the device."""
+    grads = {role: [p.grad for net in nets for p in net.parameters() if p.grad is not None] for role, nets in roles.items()}
+    weights = [p.detach() for nets in roles.values() for net in nets for p in net.parameters()]
     return {"g_grad_norm": _norm(grads["g"]), "d_grad_norm": _norm(grads["d"]), "weight_norm": _norm(weights)}
 
 
-def weights_finite(G: nn.Module, D: nn.Module) -> bool:
-    """All of G's and D's weights finite (one host sync; no gradients read)."""
-    return bool(torch.isfinite(_norm([p.detach() for net in (G, D) for p in net.parameters()])))
+def weights_finite(*nets: nn.Module) -> bool:
+    """All the networks' weights finite (one host sync; no gradients read)."""
+    return bool(torch.isfinite(_norm([p.detach() for net in nets for p in net.parameters()])))
 
 
 def non_finite(row: dict[str, Any]) -> list[str]:
@@ -101,7 +102,7 @@ class Guard:
         verdict is broadcast); True when the run was rolled back."""
         tr = self.trainer
         step, main = tr.step, tr.dist.is_main
-        tensors = health_tensors(tr.G, tr.D)
+        tensors = health_tensors(tr.roles)
         row = tr.log.flush(step, tensors, write=False, epoch=round(step / tr.steps_per_epoch, 3))
         bad = non_finite(row) if main else []
         alarms = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import time
 from functools import partial
@@ -11,24 +10,24 @@ from typing import Any
 
 import torch
 import yaml
+from torch import nn
 
 from condgan import faults
 from condgan.augment import DiffAugment
 from condgan.conditions import feeds_condition
 from condgan.config import BEST_METRICS, Config
-from condgan.data import load_dataset
-from condgan.data.batches import PairedBatches, ShuffledBatches, StreamingBatches, to_signed_unit
-from condgan.data.paired import load_pairs
+from condgan.data.batches import to_signed_unit
 from condgan.data.subset import per_class_subset
-from condgan.data.tasks import redrawn_inputs
 from condgan.errors import CondganError
 from condgan.fileio import RunLock, atomic_write_text, clean_stale, recover_dir
 from condgan.images import save_png
 from condgan.losses import GANLoss
 from condgan.models.storage import save_generator
+from condgan.objectives import objective_for
+from condgan.objectives.base import param_groups
 from condgan.optim import OPTIMIZERS, decay_factor
 from condgan.progress import bar as progress_bar
-from condgan.sampling import grid_picture, noise
+from condgan.sampling import noise
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.distributed import (
     DistInfo,
@@ -37,7 +36,7 @@ from condgan.train.distributed import (
     convert_sync_batchnorm_,
     init_from_env,
 )
-from condgan.train.ema import make_ema, update_ema_, warmed_decay
+from condgan.train.ema import make_ema
 from condgan.train.evaluation import PeriodicEval
 from condgan.train.guard import Guard, Interrupted, StopSignals, TrainingStopped, weights_finite
 from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
@@ -53,8 +52,6 @@ from condgan.train.setup import (
     run_metadata,
 )
 from condgan.train.standing import DEFAULT_BATCHES, with_standing_stats
-from condgan.train.steps import Batch, StepContext, d_step, g_step, joint_step
-from condgan.translate import translation_grid
 
 GRID_COLUMNS = 8
 
@@ -63,12 +60,15 @@ MIN_GRID_STEPS = 200
 
 
 class Trainer:
-    """Trains the (G, D) pair described by `config` into `run_dir`.
+    """Trains the networks of the model family that `config` names into `run_dir`.
 
-    run_dir/config.yaml, checkpoints/, generator/, samples/, metrics.jsonl and losses.png
-    are written as described in DESIGN.md. `resume=True` continues from checkpoints/last.pt
-    with bit-identical results to an uninterrupted run (same seed, CPU). `dist` is the
-    torchrun process group the caller joined (default: joined here, or one process).
+    The family's objective (condgan.objectives) names the networks ({"G", "D"} for the sampling
+    GANs and pix2pix, {"G_AB", "G_BA", "D_A", "D_B"} for CycleGAN), their optimisers and its step;
+    the trainer iterates over those names. run_dir/config.yaml, checkpoints/, generator/ (one
+    folder per saved generator), samples/, metrics.jsonl and losses.png are written as described
+    in docs/architecture.md. `resume=True` continues from checkpoints/last.pt with bit-identical
+    results to an uninterrupted run (same seed, CPU). `dist` is the torchrun process group the
+    caller joined (default: joined here, or one process).
     """
 
     def __init__(
@@ -85,12 +85,13 @@ class Trainer:
         self.dist = dist if dist is not None else init_from_env()
         self.progress = progress and self.dist.is_main
         self.recipe = config.recipe()
+        self.family = objective_for(config)
         self._setup_data()
         self._build_networks()
         self._build_optimisers()
         self.step = 0
         # An epoch is one pass over the data; with n_critic > 1 it holds fewer G steps.
-        self.steps_per_epoch = max(1, self.batches.steps_per_epoch // self.recipe.n_critic)
+        self.steps_per_epoch = self.family.steps_per_epoch(self)
         t = config.train
         self.total_steps = t.steps or (t.epochs or 1) * self.steps_per_epoch
         # Epoch-end checkpoint + grid, but not more often than every MIN_GRID_STEPS steps: a
@@ -107,18 +108,11 @@ class Trainer:
         t, d = self.config.train, self.config.data
         if t.threads:
             torch.set_num_threads(t.threads)
-        if d.task:
-            self.data = load_pairs(
-                d.dataset, d.task, "train", d.data_dir, img_size=d.img_size, channels=d.channels, direction=d.direction
-            )
-        else:
-            self.data = load_dataset(
-                d.dataset, "train", d.data_dir, img_size=d.img_size, channels=d.channels, holdout=d.holdout
-            )
+        self.data = self.family.load_data("train")
         if d.per_class:
             self.data = per_class_subset(self.data, d.per_class, d.subset_seed)
         check_config_against_data(self.config, self.data, self.dist.world_size)
-        self.spec = self.data.spec
+        self.spec = self.family.spec(self.data)
         self.device = resolve_device(t.device, self.dist.local_rank)
         self.bf16 = use_bf16(t.precision, self.device)
         self.runtime = (
@@ -138,62 +132,44 @@ class Trainer:
             )
 
     def _build_networks(self) -> None:
-        """G and D (seeded), their memory format, the batches in that format, and the EMA of G."""
-        t, data = self.config.train, self.data
+        """The family's networks (seeded), their memory format, the batches in that format, and
+        the EMA of each generator (train.ema)."""
+        t = self.config.train
         torch.manual_seed(t.seed)
-        in_channels = in_size = None
-        if data.inputs is not None:  # pix2pix: the condition image's channels and side
-            in_channels, in_size = data.inputs.shape[1], data.inputs.shape[-1]
-            if self.config.model.with_label:  # its class goes to G and D too, as one-hot maps
-                self.spec = dataclasses.replace(self.spec, labelled=True)
-        label_classes = getattr(self.spec, "label_classes", 0)
-        G, D = build_for(
-            self.config,
-            self.spec.dim,
-            data.images.shape[1],
-            data.images.shape[-1],
-            self.recipe.d_norm,
-            in_channels,
-            in_size,
-            label_classes,
-        )
-        check_fusable(D, self.config)
+        nets = self.family.build(self)
+        for name, role in self.family.roles.items():
+            if role == "d":
+                check_fusable(nets[name], self.config)
         if self.dist.enabled and t.sync_bn:
-            G, D = convert_sync_batchnorm_(G), convert_sync_batchnorm_(D)
-        conv = any(p.dim() == 4 for p in D.parameters())
+            nets = {name: convert_sync_batchnorm_(net) for name, net in nets.items()}
+        conv = any(p.dim() == 4 for name, role in self.family.roles.items() if role == "d" for p in nets[name].parameters())
         fmt = torch.channels_last if conv and t.channels_last is not False else torch.contiguous_format
         self.channels_last = fmt == torch.channels_last
-        self.G, self.D = G.to(self.device, memory_format=fmt), D.to(self.device, memory_format=fmt)
-        self.feeds_y = feeds_condition(self.spec, G.num_classes)  # labels / vectors / an image go to G and D
-        if data.inputs is not None:  # pairs: the inputs travel where labels do
-            d = self.config.data
-            redraw = redrawn_inputs(d.task, t.seed + 4) if d.redraw else None  # inpaint: a fresh hole each time
-            pairs = (data.images, data.inputs)
-            classes = (data.labels, label_classes) if label_classes else None
-            self.batches = PairedBatches(*pairs, t.batch_size, t.seed, self.device, fmt, redraw=redraw, classes=classes)
-        else:
-            streamed = not isinstance(data.images, torch.Tensor)  # a large image folder stays on disk
-            batches = StreamingBatches if streamed else ShuffledBatches
-            self.batches = batches(data.images, data.labels, t.batch_size, t.seed, self.device, fmt)
+        self.nets = {name: net.to(self.device, memory_format=fmt) for name, net in nets.items()}
+        first = self.nets[self.family.generators[0]]
+        self.feeds_y = feeds_condition(self.spec, first.num_classes)  # labels / vectors / an image go to G and D
+        self.batches = self.family.make_batches(self, fmt)
         # What the steps call: the same modules, or their compiled wrappers (opt-in, shared weights).
-        self.G_fwd, self.D_fwd = (torch.compile(G), torch.compile(D)) if t.compile else (G, D)
-        self.G_ema = make_ema(self.G) if t.ema else None
+        self.fwd = {name: torch.compile(net) if t.compile else net for name, net in self.nets.items()}
+        self.emas = {name: make_ema(self.nets[name]) for name in self.family.saved} if t.ema else {}
 
     def _build_optimisers(self) -> None:
-        """G's and D's optimisers, the step context, and the trainer's own noise streams."""
+        """The family's optimisers (a parameter group per network, each with its rate
+        multiplier), the step context, and the trainer's own noise streams."""
         t = self.config.train
         make_optimizer, betas = OPTIMIZERS[t.optimizer], (t.beta1, t.beta2)
-        self.opt_G = make_optimizer(self.G.parameters(), t.lr_g, betas)
-        self.opt_D = make_optimizer(self.D.parameters(), t.lr_d, betas)
-        autocast, reduce_grads = self.runtime
-        self.ctx = StepContext(self.D_fwd, self.opt_D, self.opt_G, self.recipe, autocast, reduce_grads, t.fuse_d)
+        self.opts = {
+            name: make_optimizer(param_groups(self.nets, spec, getattr(t, spec.rate)), getattr(t, spec.rate), betas)
+            for name, spec in self.family.optimisers.items()
+        }
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.augment = DiffAugment(t.diffaugment)
         self.fixed_z = noise(GRID_COLUMNS, self.config.model.z_dim, seed=t.seed + 2)
-        reconstruction = bool(self.recipe.weight("l1") or self.recipe.weight("l2"))
+        self.family.prepare(self)
+        reconstruction = bool(self.recipe.weight("l1") or self.recipe.weight("l2")) or self.family.translates
         self.watch = HealthWatch(self.recipe.loss.probability, t.log_every, reconstruction=reconstruction)
         self.probe = None
-        if t.watch and self.dist.is_main and self.data.inputs is None:  # pix2pix ignores noise by design
+        if t.watch and self.dist.is_main and not self.family.translates:  # a translation ignores noise by design
             self.probe = Probe(
                 self.spec, self.data.images, self.data.labels, self._to_pixels, self.config.model.z_dim, seed=t.seed + 3
             )
@@ -201,15 +177,31 @@ class Trainer:
         self.lock = RunLock(self.run_dir)
         self.say = self._print
 
+    # The sampling GANs' and pix2pix's networks by their historical names (tests, benchmarks).
+    G = property(lambda self: self.nets["G"])
+    D = property(lambda self: self.nets["D"])
+    opt_G = property(lambda self: self.opts["G"])
+    opt_D = property(lambda self: self.opts["D"])
+    G_ema = property(lambda self: self.emas.get("G"))
+
+    @property
+    def roles(self) -> dict[str, list[nn.Module]]:
+        """The networks by role: "g" the generators, "d" the discriminators (the guard's norms)."""
+        out: dict[str, list[nn.Module]] = {"g": [], "d": []}
+        for name, role in self.family.roles.items():
+            out[role].append(self.nets[name])
+        return out
+
     def set_learning_rates(self) -> None:
-        """Both optimisers' rates for the coming step: the configured ones, times the guard's
-        rollback scale, times the decay schedule (train.lr_decay): a function of the step alone,
-        so resuming and rolling back land on the same rates."""
+        """Every parameter group's rate for the coming step: its base rate (the configured one
+        times the family's multiplier for that network), times the guard's rollback scale, times
+        the decay schedule (train.lr_decay): a function of the step alone, so resuming and
+        rolling back land on the same rates, and the multipliers stay relative."""
         t = self.config.train
         factor = self.guard.lr_scale * decay_factor(self.step, self.total_steps, t.lr_decay)
-        for opt, base in ((self.opt_G, t.lr_g), (self.opt_D, t.lr_d)):
+        for opt in self.opts.values():
             for group in opt.param_groups:
-                group["lr"] = base * factor
+                group["lr"] = group["base_lr"] * factor
 
     def _to_pixels(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images -> the range G learns (data.scale)."""
@@ -261,11 +253,10 @@ class Trainer:
         return {
             "step": self.step,
             "config": self.config.to_dict(),
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
-            "opt_G": self.opt_G.state_dict(),
-            "opt_D": self.opt_D.state_dict(),
-            **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
+            "nets": {name: net.state_dict() for name, net in self.nets.items()},
+            "opts": {name: opt.state_dict() for name, opt in self.opts.items()},
+            "emas": {name: ema.state_dict() for name, ema in self.emas.items()},
+            "objective": self.family.state_dict(),
             **({"best": self.best} if self.best is not None else {}),
             "guard": self.guard.state(),
             "rng": {
@@ -277,12 +268,16 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         try:
-            self.G.load_state_dict(state["G"])
-            self.D.load_state_dict(state["D"])
-            self.opt_G.load_state_dict(state["opt_G"])
-            self.opt_D.load_state_dict(state["opt_D"])
-            if self.G_ema is not None:
-                self.G_ema.load_state_dict(state["G_ema"])
+            for kind, own in (("nets", self.nets), ("opts", self.opts), ("emas", self.emas)):
+                missing = sorted(set(own) - set(state[kind]))
+                if missing:
+                    raise KeyError(f"the checkpoint has no {kind[:-1]} {missing[0]}")
+                for name, module in own.items():
+                    module.load_state_dict(state[kind][name])
+            for opt in self.opts.values():  # rates and multipliers come from the config, not the file
+                for group, spec in zip(opt.param_groups, self._group_rates(opt)):
+                    group["base_lr"], group["net"] = spec
+            self.family.load_state_dict(state.get("objective", {}))
             torch.set_rng_state(state["rng"]["torch"])
             self.noise_gen.set_state(state["rng"]["noise"])
             if self.device.type == "cuda" and "cuda" in state["rng"]:
@@ -292,10 +287,17 @@ class Trainer:
         self.step = int(state["step"])
         self.best = state.get("best")
 
+    def _group_rates(self, opt: torch.optim.Optimizer) -> list[tuple[float, str]]:
+        """(base_lr, net) of each of `opt`'s parameter groups, as the family defines them."""
+        t = self.config.train
+        name = next(n for n, o in self.opts.items() if o is opt)
+        spec = self.family.optimisers[name]
+        return [(g["base_lr"], g["net"]) for g in param_groups(self.nets, spec, getattr(t, spec.rate))]
+
     def save_checkpoint(self, *, periodic: bool = False) -> bool:
         """Write checkpoints/last.pt (and step_N.pt): only finite weights. False when the
         weights were not finite (the guard then handles it, nothing was written)."""
-        if not weights_finite(self.G, self.D):
+        if not weights_finite(*self.nets.values()):
             return False
         state = self.state_dict()
         save_checkpoint(state, self.checkpoint_path)
@@ -304,66 +306,38 @@ class Trainer:
             prune_checkpoints(self.checkpoint_path.parent, self.config.train.keep_checkpoints)
         return True
 
-    @property
-    def G_sample(self) -> torch.nn.Module:
-        """The generator sampled from: the EMA one when enabled."""
-        return self.G_ema if self.G_ema is not None else self.G
+    def sampled(self, name: str) -> nn.Module:
+        """The generator `name` as it is sampled from: its EMA when enabled."""
+        return self.emas.get(name, self.nets[name])
+
+    G_sample = property(lambda self: self.sampled(self.family.generators[0]))
 
     @property
     def standing_batches(self) -> int:
         given = self.config.train.standing_stats
         return DEFAULT_BATCHES if given is None else given
 
-    def G_saved(self) -> torch.nn.Module:
-        """What grids, evaluations and generator/ get: G_sample, with its BatchNorm statistics
-        re-measured on the run's first batches of conditions when train.standing_stats asks
-        (condgan.train.standing): a pure function of the weights and the seed, so resume is exact."""
+    def saved_generators(self) -> dict[str, nn.Module]:
+        """What grids, evaluations and the generator folders get: each saved generator as
+        sampled, with its BatchNorm statistics re-measured on the run's first batches of
+        conditions when train.standing_stats asks (condgan.train.standing): a pure function of
+        the weights and the seed, so resume is exact."""
         n = self.standing_batches
-        if not n:
-            return self.G_sample
-        z_stream = torch.Generator(device=self.device).manual_seed(self.config.train.seed + 5)
-        paired = self.data.inputs is not None
+        out = {}
+        for name in self.family.saved:
+            G = self.sampled(name)
+            out[name] = with_standing_stats(G, self.family.standing_inputs(self, name, n)) if n else G
+        return out
 
-        def conditions():
-            for i in range(n):  # the labels of class data alone: a streamed folder's images stay on disk
-                y = self.batches(i)[1] if paired else self.batches.labels[self.batches.indices(i)].to(self.device)
-                z = torch.randn(len(y), self.G.z_dim, generator=z_stream, device=self.device)
-                yield z, (y if self.feeds_y else None)
-
-        return with_standing_stats(self.G_sample, conditions())
+    def G_saved(self) -> nn.Module:
+        return self.saved_generators()[self.family.generators[0]]
 
     # --- training ----------------------------------------------------------------------
     def train_step(self) -> None:
-        """n_critic D steps, each on a fresh real and fake batch; G learns from the last fake
-        batch, in the same pass of D (simultaneous) or through the updated D (alternating)."""
-        n, shard, ctx = self.recipe.n_critic, self.dist.shard, self.ctx
-        joint = self.config.train.update == "simultaneous"
+        """One step of the family's objective (condgan.objectives), at this step's rates."""
         if self.config.train.lr_decay:
             self.set_learning_rates()
-        for i in range(n):
-            last = i == n - 1
-            x_real, y = self.batches(self.step * n + i)  # the global batch; this process keeps its shard
-            if self.config.data.scale == "unit":
-                x_real = x_real.add(1.0).mul_(0.5)  # [-1, 1] -> [0, 1]: the seed tutorial's choice
-            size = len(x_real)
-            x_real, y = shard(x_real), shard(y) if self.feeds_y else None
-            z = shard(torch.randn(size, self.G.z_dim, generator=self.noise_gen, device=self.device))
-            with torch.set_grad_enabled(last), ctx.autocast():  # only the last fake batch trains G
-                x_fake = self.G_fwd(z, y)
-            draws = {
-                name: shard(reg.draw(size, self.noise_gen, self.device))
-                for name, reg, _ in self.recipe.active
-                if reg.draw is not None
-            }
-            if self.augment:  # D sees both batches through DiffAugment (G's graph goes through it)
-                x_real = self.augment.apply(x_real, self.augment.draw(size, self.noise_gen, self.device), shard)
-                x_fake = self.augment.apply(x_fake, self.augment.draw(size, self.noise_gen, self.device), shard)
-            batch = Batch(x_real, x_fake, y, draws, d_index=self.step * n + i, d_total=self.total_steps * n)
-            stats = joint_step(ctx, batch) if last and joint else d_step(ctx, batch)
-        if not joint:
-            stats |= g_step(ctx, batch)
-        if self.G_ema is not None:
-            update_ema_(self.G_ema, self.G, warmed_decay(self.config.train.ema, self.step))
+        stats = self.family.step(self)
         self.log.add(stats)
         self.step += 1
 
@@ -402,7 +376,7 @@ class Trainer:
             self.train_step()
             if faults.after_step(self.step):
                 with torch.no_grad():
-                    next(self.G.parameters()).fill_(float("nan"))
+                    next(self.nets[self.family.generators[0]].parameters()).fill_(float("nan"))
             step = self.step
             if (step % t.log_every == 0 or step == self.total_steps) and self.guard.after_log(bar):
                 bar.n = self.step  # rolled back
@@ -421,16 +395,17 @@ class Trainer:
                 if epoch_end:
                     self.save_grid(saved)
 
-    def _save(self, periodic: bool = False) -> torch.nn.Module | None:
-        """A checkpoint and a current generator/ (so a running or stopped run can be sampled);
-        returns the generator saved (for the grid of the same step), None when the weights were
-        not finite (nothing written)."""
+    def _save(self, periodic: bool = False) -> dict[str, nn.Module] | None:
+        """A checkpoint and current generator folders (so a running or stopped run can be
+        sampled); returns the generators saved (for the grid of the same step), None when the
+        weights were not finite (nothing written)."""
         if not self.save_checkpoint(periodic=periodic):
             return None
-        G = self.G_saved()
-        save_generator(G, self.run_dir / "generator", self.spec, self.config.model.name)
+        saved = self.saved_generators()
+        for name, folder in self.family.saved.items():
+            save_generator(saved[name], self.run_dir / folder, self.family.condition(self, name), self.config.model.name)
         self._saved_at = time.monotonic()
-        return G
+        return saved
 
     def _interrupted(self, signum: int) -> None:
         """Ctrl-C / SIGTERM: a clean checkpoint of this step, then stop, saying how to go on."""
@@ -463,15 +438,10 @@ class Trainer:
         self.log.write({"step": self.step, **row, "best": self.best})
         return row
 
-    def save_grid(self, G: torch.nn.Module) -> Path:
-        """The grid of this step, drawn by `G`: the generator just saved (standing statistics once)."""
+    def save_grid(self, saved: dict[str, nn.Module]) -> Path:
+        """The grid of this step, drawn by the generators just saved (standing statistics once)."""
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        if self.data.inputs is not None:  # rows: input | output | target of fixed training pairs
-            first = slice(0, GRID_COLUMNS)
-            data = self.data
-            picture = translation_grid(G, data.inputs[first], data.images[first], data.labels[first])
-        else:
-            picture = grid_picture(G, self.spec, self.fixed_z)
+        picture = self.family.grid(self, saved)
         save_png(picture, path, scale=2)
         if self.tb is not None:
             self.tb.image(picture, self.step)
@@ -483,7 +453,7 @@ class Trainer:
         saved = self._save()
         if saved is None:
             raise TrainingStopped(
-                f"G's or D's weights are not finite at the end (step {self.step:,}); "
+                f"the weights of {', '.join(self.nets)} are not finite at the end (step {self.step:,}); "
                 f"the last good checkpoint is {self.checkpoint_path}"
             )
         self.save_grid(saved)
