@@ -11,6 +11,10 @@ interrupted table resumes where it stopped: a run with its train_s.json (the tim
 is evaluated, not trained again. Wall times are from this machine: compare
 them only within one table.
 
+Unpaired presets (CycleGAN, data.unpaired) go to the block `unpaired`: each is trained beside
+its paired pix2pix twin (TWINS), and `condgan eval RUN --baseline TWIN_RUN` scores both
+directions against the test split's truth, beside the identity baseline.
+
 Image-to-image presets (those with a data.task) go to their own table (block `images`): each
 is trained twice, as the preset and as its L1-only baseline (`--set loss.adv_weight=0`), and
 `condgan eval RUN --baseline L1_RUN` scores both and the input / bicubic baselines on the
@@ -121,6 +125,52 @@ def run_image(preset: str, args: argparse.Namespace) -> dict:
     return row
 
 
+TWINS = {"fashion-edges-unpaired": "fashion-edges", "mnist-superres4-unpaired": "mnist-superres4"}  # paired pix2pix
+
+
+def run_unpaired(preset: str, args: argparse.Namespace) -> dict:
+    """Train a CycleGAN preset (and with --twins its paired pix2pix twin: the same task, pairs
+    seen) unless done; evaluate both directions, the twin's run beside A -> B where there is one."""
+    run, twin = args.runs / preset, args.runs / TWINS[preset]
+    result_path = run / "results.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    refuse_unfinished(run, *([twin] if args.twins or twin.exists() else []))
+    train_s = timed_training(preset, run, args)
+    twin_s = timed_training(TWINS[preset], twin, args) if args.twins or twin.exists() else None
+    baseline = ["--baseline", str(twin)] if twin_s is not None else []
+    condgan("eval", str(run), *baseline, *data_flags(args))
+    metrics = json.loads((run / "eval.json").read_text())
+    row = {"preset": preset, "twin": TWINS[preset], "dataset": metrics["dataset"], "task": metrics["task"]}
+    row |= {"n": metrics["n"], "train_s": train_s, "twin_train_s": twin_s, "cyclegan": metrics}
+    result_path.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def unpaired_table(rows: list[dict]) -> str:
+    """Per preset and direction: CycleGAN, the identity baseline (the input), and for A -> B the
+    paired pix2pix twin; B -> A also shows the judge on the true A images (`truth`)."""
+    columns = [*IMAGE_COLUMNS, ("cycle_l1", "cycle L1", "{:.4f}")]
+    head = "| preset | direction | model | " + " | ".join(title for _, title, _ in columns) + " | train time |"
+    lines = [head, "|" + " --- |" * (len(columns) + 4)]
+    for row in rows:
+        for direction in ("AtoB", "BtoA"):
+            figures = row["cyclegan"][direction]
+            labels = {"model": "CycleGAN", "paired": f"`{row['twin']}` (pix2pix, paired)", "input": "the input"}
+            labels["truth"] = "the truth (judge's ceiling)"
+            for key, label in labels.items():
+                if key not in figures:
+                    continue
+                cells = [fmt.format(figures[key][k]) if k in figures[key] else "–" for k, _, fmt in columns]
+                seconds = {"model": row["train_s"], "paired": row.get("twin_train_s")}.get(key)
+                seconds = seconds if direction == "AtoB" or key != "model" else None
+                when = f"{seconds // 60} m {seconds % 60:02d} s" if seconds is not None else "–"
+                first = f"`{row['preset']}`" if key == "model" and direction == "AtoB" else ""
+                way = f"{direction[0]} → {direction[-1]}" if key == "model" else ""
+                lines.append(f"| {first} | {way} | {label} | " + " | ".join(cells) + f" | {when} |")
+    return "\n".join(lines)
+
+
 def image_table(rows: list[dict]) -> str:
     head = "| preset | task | model | " + " | ".join(title for _, title, _ in IMAGE_COLUMNS) + " | train time |"
     lines = [head, "|" + " --- |" * (len(IMAGE_COLUMNS) + 4)]
@@ -217,12 +267,26 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "results", help="run directories")
     parser.add_argument("--per-class", type=int, default=1000, help="evaluation samples per class")
+    parser.add_argument(
+        "--twins", action="store_true", help="also train each unpaired preset's paired pix2pix twin (else: if present)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     args = parser.parse_args()
-    images = [p for p in args.presets if load_config(p).data.task]
-    others = [p for p in args.presets if p not in images]
+    unpaired = [p for p in args.presets if load_config(p).data.unpaired]
+    images = [p for p in args.presets if load_config(p).data.task and p not in unpaired]
+    others = [p for p in args.presets if p not in images and p not in unpaired]
     # one step per preset run (an image preset is two trainings); an ETA on a terminal only
-    bar = progress_bar(len(images) + len(others) * (2 if args.cross else 1), "presets", "run")
+    bar = progress_bar(len(images) + len(unpaired) + len(others) * (2 if args.cross else 1), "presets", "run")
+    if unpaired:
+        unpaired_rows = []
+        for preset in unpaired:
+            bar.set_description(preset)
+            unpaired_rows.append(run_unpaired(preset, args))
+            bar.update()
+        for r in unpaired_rows:
+            ab = r["cyclegan"]["AtoB"]["model"]
+            print(f"{r['preset']}: A to B {ab['class_preserved']:.1%} class preserved, FID {ab['fid']:.2f}")
+        replace_block(args.out, "unpaired", unpaired_table(unpaired_rows))
     if images:
         image_rows = []
         for preset in images:

@@ -110,7 +110,7 @@ def test_help_lists_the_subcommands():
     ("args", "message"),
     [
         (["--config", "nope"], "unknown preset 'nope'; valid: coloured-mnist, coloured-mnist-colourise, "),
-        (["--model", "gan9000"], "unknown model 'gan9000'; valid: cdcgan, cgan-mlp, dcgan"),
+        (["--model", "gan9000"], "unknown model 'gan9000'; valid: cdcgan, cgan-mlp, cyclegan, dcgan, pix2pix"),
         (["--loss", "l7"], "unknown loss 'l7'; valid: bce"),
         (["--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["--set", "train.learning_rate=1"], "unknown config key 'train.learning_rate'; valid: train.epochs"),
@@ -393,7 +393,7 @@ def _copy_run(run_dir, tmp_path):
     ("change", "message"),
     [
         (
-            lambda s: s["G"].update({k: v.fill_(float("nan")) for k, v in list(s["G"].items())[:1]}),
+            lambda s: s["nets"]["G"].update({k: v.fill_(float("nan")) for k, v in list(s["nets"]["G"].items())[:1]}),
             "weights are not finite",
         ),
         (lambda s: s.update(step=-5), "step must be a whole number >= 0, got -5"),

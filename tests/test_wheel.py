@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -50,6 +51,16 @@ def test_the_wheel_installs_into_a_fresh_venv_and_trains_offline(wheel, tmp_path
     # the system's packages (torch) are visible; condgan itself comes from the wheel
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
+    # Run from inside a virtual environment, --system-site-packages shows the *base* interpreter's
+    # packages, not this environment's (where torch and tqdm are): list this one's too. A .pth
+    # line adds a plain path, whose own .pth files (the checkout's editable install) are not run.
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "_test_parent_env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
         capture_output=True,

@@ -174,6 +174,7 @@ def _check_seed(seed: int) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    from condgan.conditions import translates
     from condgan.metrics.evaluators import EvalRequest, evaluator_for
     from condgan.models.storage import load_generator
 
@@ -182,7 +183,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     _check_seed(args.seed)
     source = Path(args.source)
     spec = load_generator(source)[1] if source.is_dir() else None
-    if args.baseline is not None and (spec is None or spec.kind != "image") and not _translated_file(source):
+    if args.baseline is not None and not translates(spec) and not _translated_file(source):
         raise CondganError("--baseline compares image-to-image runs (pix2pix); this source samples")
     request = EvalRequest(
         source,
@@ -226,7 +227,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.suffix != ".onnx":
         raise CondganError(f"--out must end in .onnx, got '{out.name}'")
-    G, condition = load_generator(args.run_dir)
+    G, condition = load_generator(args.run_dir, args.direction)
     export_onnx(G, condition, out)
     diff = parity(G, out)
     print(f"wrote {out}; parity with PyTorch on 64 images: max abs diff {diff:.3g}")
@@ -383,6 +384,9 @@ def _add_export(sub) -> None:
     exp = sub.add_parser("export", help="export a run's generator to ONNX and check it against PyTorch")
     exp.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its generator/ folder)")
     exp.add_argument("--out", required=True, help="output .onnx file")
+    exp.add_argument(
+        "--direction", choices=["AtoB", "BtoA"], default=None, help="a CycleGAN run: which translator (default AtoB)"
+    )
     exp.set_defaults(func=cmd_export)
 
 

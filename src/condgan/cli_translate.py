@@ -17,7 +17,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from condgan.models.storage import load_generator
     from condgan.translate import read_inputs, require_image_condition, translate, translation_grid
 
-    G, condition = load_generator(args.run_dir)
+    G, condition = load_generator(args.run_dir, args.direction)
     condition = require_image_condition(condition, "condgan translate")
     out = Path(args.out)
     if args.split is not None:
@@ -63,7 +63,9 @@ def _translate_split(G, condition, args: argparse.Namespace, out: Path) -> None:
     from condgan.samples_file import save_samples
     from condgan.translate import translate_split
 
-    outputs, pairs = translate_split(G, condition, Path(args.run_dir), args.split, args.dataset, args.data_dir)
+    outputs, pairs = translate_split(
+        G, condition, Path(args.run_dir), args.split, args.dataset, args.data_dir, args.direction
+    )
     labels = pairs.labels.numpy() if pairs.class_names else np.full(len(outputs), -1, np.int64)
     inputs, targets = hwc(pairs.inputs.numpy()), hwc(pairs.images.numpy())
     save_samples(out, hwc(outputs.numpy()), labels, inputs=inputs, targets=targets)
@@ -92,7 +94,7 @@ def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:
 
     if not 1 <= args.n <= 64:
         raise CondganError(f"--n must be 1..64 pairs for a picture, got {args.n}")
-    pairs = run_pairs(run_data(Path(args.run_dir)), args.split, args.dataset, args.data_dir)
+    pairs = run_pairs(run_data(Path(args.run_dir)), args.split, args.dataset, args.data_dir, args.direction)
     check_inputs(pairs, condition, args.split)
     first = slice(0, args.n)
     picture = translation_grid(G, pairs.inputs[first], pairs.images[first], pairs.labels[first])
@@ -101,8 +103,8 @@ def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:
 
 
 def add_translate(sub) -> None:
-    tr = sub.add_parser("translate", help="translate images with an image-to-image (pix2pix) run")
-    tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix run directory (or its generator/ folder)")
+    tr = sub.add_parser("translate", help="translate images with an image-to-image run (pix2pix, CycleGAN)")
+    tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix or CycleGAN run directory (or a generator/ folder)")
     tr.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders of images")
     tr.add_argument(
         "--out",
@@ -114,6 +116,12 @@ def add_translate(sub) -> None:
     tr.add_argument("--split", choices=["train", "test"], help="translate this split of the run's dataset instead")
     tr.add_argument("--dataset", help="with --split: another dataset than the run's")
     tr.add_argument("--data-dir", help="with --split: folder holding the dataset files")
+    tr.add_argument(
+        "--direction",
+        choices=["AtoB", "BtoA"],
+        default=None,
+        help="a CycleGAN run translates both ways: A to B (default) or B to A",
+    )
     tr.add_argument("--resize", action="store_true", help="resize inputs of another size (default: refuse them)")
     tr.add_argument("--scale", type=int, default=1, help="PNG pixel scale of a .png --out (default: 1)")
     tr.set_defaults(func=cmd_translate)

@@ -323,9 +323,15 @@ class ImageCondition:
         return cls(channels, size, task, tuple(names), in_size if in_size != size else None, labelled)
 
 
+def translates(condition: Condition | None) -> bool:
+    """Whether a generator with this condition translates an image (pix2pix, CycleGAN) rather than
+    sampling from noise and a label: the one test every command uses."""
+    return condition is not None and condition.kind == ImageCondition.kind
+
+
 def feeds_condition(condition: Condition, num_classes: int) -> bool:
     """Whether G and D take a condition y at all: label columns, or an image."""
-    return bool(num_classes) or condition.kind == ImageCondition.kind
+    return bool(num_classes) or translates(condition)
 
 
 CONDITION_KINDS: Registry[type] = Registry("condition kind")

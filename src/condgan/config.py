@@ -20,6 +20,7 @@ import yaml
 from condgan.augment import parse_policy
 from condgan.data.tasks import DIRECTIONS, PAIR_TASKS
 from condgan.errors import CondganError
+from condgan.limits import LIMITS
 from condgan.losses import LOSSES, REGULARISERS, Recipe, resolve_recipe
 from condgan.models import MODELS
 from condgan.models.conditioning import D_CONDITIONING, D_NORMS, G_CONDITIONING
@@ -42,21 +43,6 @@ def _positive(section: str, **values: float | int | None) -> None:
     for name, value in values.items():
         if value is not None and value <= 0:
             raise CondganError(f"{section}.{name} must be > 0, got {value}")
-
-
-# Sizes beyond these are typos, not experiments: refused before any allocation is attempted.
-LIMITS = {
-    "model.z_dim": 4096,
-    "model.width": 4096,
-    "model.g_refine": 16,
-    "train.batch_size": 65536,
-    "train.n_critic": 100,
-    "train.standing_stats": 10_000,
-    "data.img_size": 1024,
-    "data.channels": 4,
-    "model.cyclegan.blocks": 32,
-    "model.cyclegan.pool_size": 10_000,
-}
 
 
 def _at_most(section: str, **values: int | None) -> None:
@@ -100,6 +86,8 @@ class DataConfig:
             PAIR_TASKS.get(self.task)
         if self.direction not in DIRECTIONS:
             raise CondganError(f"data.direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
+        if self.data_dir is not None and Path(self.data_dir).exists() and not Path(self.data_dir).is_dir():
+            raise CondganError(f"data.data_dir (--data-dir) must be a folder, but {self.data_dir} is a file")
 
 
 @dataclass
@@ -159,9 +147,16 @@ class CycleGANConfig:
 
     generator: str = "resnet"  # resnet (the paper's, reflection padding) | unet (pix2pix's, no dropout)
     blocks: int = 6  # residual blocks of the ResNet generator (the paper: 6 at 128 px, 9 at 256)
-    cycle_weight: float = 10.0  # lambda: L1 of G_BA(G_AB(a)) to a, and of G_AB(G_BA(b)) to b, each way
+    cycle_weight: float = 10.0  # lambda: L1 of G_BA(G_AB(a)) to a (and of G_AB(G_BA(b)) to b)
+    # lambda of the B -> A -> B cycle where it differs (None: cycle_weight). Where A holds less than
+    # B (edge maps of garments), that round trip can only be kept by hiding B's detail in the A
+    # image: a lower weight lets G_BA draw plain edges
+    cycle_weight_b: float | None = None
     identity_weight: float = 0.5  # the identity term's weight, as a fraction of lambda (0: off)
     pool_size: int = 50  # past fakes each D also sees (Shrivastava et al. 2017); 0: only the newest
+    # std of Gaussian noise on a translation before it goes back through the other G (images in
+    # [-1, 1]): a signal hidden below it cannot carry the cycle (Chu et al. 2017); 0: off
+    cycle_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.generator not in UNPAIRED_GENERATORS:
@@ -169,8 +164,8 @@ class CycleGANConfig:
                 f"model.cyclegan.generator must be one of {', '.join(UNPAIRED_GENERATORS)}, got {self.generator!r}"
             )
         _at_most("model.cyclegan", blocks=self.blocks, pool_size=self.pool_size)
-        for name in ("blocks", "cycle_weight", "identity_weight", "pool_size"):
-            if getattr(self, name) < 0:
+        for name in ("blocks", "cycle_weight", "cycle_weight_b", "identity_weight", "pool_size", "cycle_noise"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise CondganError(f"model.cyclegan.{name} must be >= 0, got {getattr(self, name)}")
 
 
@@ -324,13 +319,17 @@ class Config:
         if cyclegan and not d.unpaired:
             raise CondganError("model cyclegan learns from unpaired data: data.unpaired cannot be false")
         if d.unpaired and not cyclegan:
-            raise CondganError(f"unpaired data (data.unpaired, task unpaired) trains model cyclegan, not {self.model.name}")
+            raise CondganError(
+                f"unpaired data (data.unpaired, task unpaired) trains model cyclegan, not {self.model.name}"
+            )
         if not cyclegan:
             return
         if d.redraw or d.per_class:
             raise CondganError(f"data.{'redraw' if d.redraw else 'per_class'} does not apply to unpaired training")
         if d.direction != "AtoB":
-            raise CondganError("CycleGAN learns both directions: leave data.direction at AtoB and pick one when translating")
+            raise CondganError(
+                "CycleGAN learns both directions: leave data.direction at AtoB and pick one when translating"
+            )
         r = self.recipe()
         if r.regularisers:
             key = REGULARISERS_KEYS.get(r.regularisers[0][0], r.regularisers[0][0])
@@ -349,7 +348,9 @@ class Config:
         if paired and d.task is None:
             raise CondganError(f"model {name} translates images: choose data.task ({', '.join(PAIR_TASKS.names())})")
         if d.task is not None and not paired:
-            raise CondganError(f"data.task={d.task} makes image pairs: use model pix2pix or cyclegan (model {name} samples)")
+            raise CondganError(
+                f"data.task={d.task} makes image pairs: use model pix2pix or cyclegan (model {name} samples)"
+            )
         if not paired:
             if self.model.with_label:
                 raise CondganError(
@@ -476,6 +477,18 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise CondganError(f"config file {path} must hold a mapping of sections")
     values.pop("condgan", None)  # a run's config.yaml: the version, commit and resolved values it records
+    return check_sections(values, f"config file {path}")
+
+
+def check_sections(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Each section of an overlay is a mapping (or empty): `train: 5` would otherwise be replaced
+    by the first --set of that section and never be seen."""
+    for key, value in values.items():
+        if value is not None and not isinstance(value, dict):
+            sections = ", ".join(f.name for f in dataclasses.fields(Config))
+            raise CondganError(
+                f"{where}: section {key!r} must be a mapping of keys (sections: {sections}), got {value!r}"
+            )
     return values
 
 
@@ -486,7 +499,7 @@ def preset_overlay(name_or_path: str) -> dict[str, Any]:
     if name_or_path not in preset_names():
         raise CondganError(f"unknown preset '{name_or_path}'; valid: {', '.join(preset_names())} (or a .yaml file)")
     text = (resources.files("condgan") / "configs" / f"{name_or_path}.yaml").read_text()
-    return yaml.safe_load(text) or {}
+    return check_sections(yaml.safe_load(text) or {}, f"preset {name_or_path}")
 
 
 def parse_assignment(text: str) -> dict[str, Any]:

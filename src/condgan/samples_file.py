@@ -1,4 +1,4 @@
-"""The samples file (.npz) of DESIGN.md: `images` uint8 (N, H, W) or (N, H, W, C), `labels` int64 (N,),
+"""The samples file (.npz) of docs/architecture.md: `images` uint8 (N, H, W) or (N, H, W, C), `labels` int64 (N,),
 and for several-factor conditions `conditions` float32 (N, K)."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
-from condgan.conditions import Condition, ImageCondition
+from condgan.conditions import Condition, ImageCondition, translates
 from condgan.data.batches import to_signed_unit
 from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
@@ -30,13 +30,15 @@ MAX_INPUT_PIXELS = 4096 * 4096  # a bigger upload or file is refused before it i
 
 def require_image_condition(condition: Condition, what: str) -> ImageCondition:
     """The generator's image condition; a label-conditioned generator is refused, naming the command to use."""
-    if condition.kind != ImageCondition.kind:
-        raise CondganError(f"{what} needs an image-to-image generator (pix2pix); this one samples: use condgan sample")
+    if not translates(condition):
+        raise CondganError(
+            f"{what} needs an image-to-image generator (pix2pix, CycleGAN); this one samples: use condgan sample"
+        )
     return condition  # type: ignore[return-value]
 
 
 def refuse_image_condition(condition: Condition, what: str) -> None:
-    if condition.kind == ImageCondition.kind:
+    if translates(condition):
         raise CondganError(
             f"this generator translates images ({condition.describe()}): use condgan translate, not {what}"
         )
@@ -77,13 +79,14 @@ def translate(
 
 
 def translate_split(
-    G: nn.Module, condition: ImageCondition, run_dir: Path, split: str, dataset=None, data_dir=None
+    G: nn.Module, condition: ImageCondition, run_dir: Path, split: str, dataset=None, data_dir=None, direction=None
 ) -> tuple[torch.Tensor, ImageData]:
-    """(G's outputs, the pairs) for a split of the data the run in `run_dir` was trained on."""
+    """(G's outputs, the pairs) for a split of the data the run in `run_dir` was trained on
+    (`direction` BtoA: a CycleGAN run's other translator, on the targets, against the inputs)."""
     from condgan.data.paired import run_pairs
     from condgan.metrics.report import run_data
 
-    pairs = run_pairs(run_data(run_dir), split, dataset, data_dir)
+    pairs = run_pairs(run_data(run_dir), split, dataset, data_dir, direction)
     check_inputs(pairs, condition, split)
     return translate(G, pairs.inputs, pairs.labels), pairs
 

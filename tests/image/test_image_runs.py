@@ -142,7 +142,7 @@ def test_the_saved_generator_has_standing_statistics(tmp_path, shared_datasets, 
     extra = ["--set", "train.ema=0.9"] + (["--set", f"train.standing_stats={standing}"] if standing is not None else [])
     train_tiny_p2p(tmp_path / "run", shared_datasets, "inpaint", *extra, steps=3)
     G, _ = load_generator(tmp_path / "run")
-    trained = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["G_ema"]
+    trained = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["emas"]["G"]
     means = [k for k in trained if k.endswith("running_mean")]
     assert means
     same = [torch.equal(G.state_dict()[k], trained[k]) for k in means]
@@ -162,7 +162,7 @@ def test_resume_is_bit_identical(tmp_path, shared_datasets, option):
     assert condgan("train", *common, "--steps", "4", "--out", tmp_path / "b", "--resume").returncode == 0
     a, b = (load_checkpoint(tmp_path / r / "checkpoints" / "last.pt") for r in "ab")
     for net in ("G", "D", "opt_G"):
-        flat_a, flat_b = a[net], b[net]
+        flat_a, flat_b = (a["opts"]["G"], b["opts"]["G"]) if net == "opt_G" else (a["nets"][net], b["nets"][net])
         if net == "opt_G":
             flat_a, flat_b = flat_a["state"], flat_b["state"]
             assert all(torch.equal(flat_a[k]["exp_avg"], flat_b[k]["exp_avg"]) for k in flat_a)

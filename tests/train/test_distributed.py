@@ -68,7 +68,7 @@ def single_process(tmp_path, steps: int, sync_bn: bool = False):
 def assert_same_weights(state: dict, trainer: Trainer, atol: float) -> None:
     for name in ("G", "D"):
         for key, value in getattr(trainer, name).state_dict().items():
-            torch.testing.assert_close(state[name][key], value, rtol=0, atol=atol, msg=f"{name}.{key}")
+            torch.testing.assert_close(state["nets"][name][key], value, rtol=0, atol=atol, msg=f"{name}.{key}")
 
 
 @pytest.mark.parametrize("sync_bn", [True])
@@ -94,5 +94,7 @@ def test_without_sync_bn_each_shard_normalises_itself(tmp_path):
     torchrun("--steps", "1", "--out", str(out))
     one = single_process(tmp_path, 1)
     state = load_checkpoint(out / "checkpoints" / "last.pt")
-    diffs = [(state["G"][k] - v).abs().max().item() for k, v in one.G.state_dict().items() if v.is_floating_point()]
+    diffs = [
+        (state["nets"]["G"][k] - v).abs().max().item() for k, v in one.G.state_dict().items() if v.is_floating_point()
+    ]
     assert max(diffs) > 1e-5

@@ -87,8 +87,8 @@ def test_a_kill_in_the_middle_of_a_checkpoint_write_loses_nothing_but_the_interv
     assert whole.returncode == 0, whole.stderr
     a = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     b = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")
-    for key, value in b["G"].items():
-        assert torch.equal(value, a["G"][key]), key
+    for key, value in b["nets"]["G"].items():
+        assert torch.equal(value, a["nets"]["G"][key]), key
 
 
 def test_a_full_disk_is_one_line_and_the_previous_checkpoint_stays(tmp_path):

@@ -61,7 +61,27 @@ def test_run_directory_contents(tmp_path):
     assert meta["family"] == "cdcgan" and meta["conditions"]["kind"] == "factors"
     for key, value in G.state_dict().items():  # the weights; BatchNorm's statistics are re-measured
         stat = key.endswith(("running_mean", "running_var", "num_batches_tracked"))
-        assert torch.equal(value, state["G"][key]) != stat, key
+        assert torch.equal(value, state["nets"]["G"][key]) != stat, key
+
+
+def test_a_checkpoint_of_the_one_g_one_d_layout_resumes_to_the_same_weights(tmp_path):
+    """Version 1 checkpoints (G, D, opt_G, opt_D, G_ema at the top level, before the named
+    networks) are upgraded on load: an older run goes on exactly where it stopped."""
+    one = Trainer(tiny_config(steps=6, ema=0.9), tmp_path / "one", progress=False)
+    one.fit()
+    Trainer(tiny_config(steps=3, ema=0.9), tmp_path / "old", progress=False).fit()
+    path = tmp_path / "old" / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    nets, opts, emas = state.pop("nets"), state.pop("opts"), state.pop("emas")
+    state.pop("objective")
+    legacy = {**state, "version": 1, "G": nets["G"], "D": nets["D"], "opt_G": opts["G"], "opt_D": opts["D"]}
+    torch.save({**legacy, "G_ema": emas["G"]}, path)
+    rest = Trainer(tiny_config(steps=6, ema=0.9), tmp_path / "old", resume=True, progress=False)
+    assert rest.step == 3
+    rest.fit()
+    for name in ("G", "D", "G_ema"):
+        for key, value in weights(getattr(one, name)).items():
+            assert torch.equal(value, getattr(rest, name).state_dict()[key]), f"{name}.{key}"
 
 
 def test_a_finished_run_is_re_saved_with_other_standing_statistics_by_resume(tmp_path):
@@ -70,9 +90,9 @@ def test_a_finished_run_is_re_saved_with_other_standing_statistics_by_resume(tmp
     again = Trainer(tiny_config(steps=4, standing_stats=0), run, resume=True, progress=False)
     again.fit()
     after = load_checkpoint(run / "checkpoints" / "last.pt")
-    assert after["step"] == 4 and all(torch.equal(v, after["G"][k]) for k, v in before["G"].items())
+    assert after["step"] == 4 and all(torch.equal(v, after["nets"]["G"][k]) for k, v in before["nets"]["G"].items())
     G, _ = load_generator(run)  # standing statistics off: the running averages of training
-    assert all(torch.equal(v, after["G"][k]) for k, v in G.state_dict().items())
+    assert all(torch.equal(v, after["nets"]["G"][k]) for k, v in G.state_dict().items())
 
 
 def test_an_existing_run_is_not_overwritten(tmp_path):
@@ -315,7 +335,7 @@ def test_a_fused_d_pass_computes_the_two_pass_step(tmp_path, sections):
         config = variant_config(steps=1, **{**sections, "model": model, "train": train})
         runs[fuse] = Trainer(config, tmp_path / str(fuse), progress=False)
         runs[fuse].train_step()
-    assert runs[True].ctx.fuse_d and not runs[False].ctx.fuse_d
+    assert runs[True].family.ctx.fuse_d and not runs[False].family.ctx.fuse_d
     for name in ("G", "D"):
         for (key, a), b in zip(getattr(runs[True], name).named_parameters(), getattr(runs[False], name).parameters()):
             scale = b.grad.abs().max().item()
@@ -338,10 +358,10 @@ def test_lr_decay_ends_near_zero_and_a_killed_run_resumes_exactly(tmp_path):
     rest = condgan("train", *common, "--out", tmp_path / "two", "--resume")
     assert rest.returncode == 0, rest.stderr
     a, b = (load_checkpoint(tmp_path / run / "checkpoints" / "last.pt") for run in ("one", "two"))
-    assert a["opt_G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)  # the last step's rate
-    assert a["opt_D"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)
-    for key, value in a["G"].items():
-        assert torch.equal(value, b["G"][key]), key
+    assert a["opts"]["G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)  # the last step's rate
+    assert a["opts"]["D"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 4)
+    for key, value in a["nets"]["G"].items():
+        assert torch.equal(value, b["nets"]["G"][key]), key
     # A changed schedule is refused on resume, naming the key.
     other = ["--set", "train.lr_decay=0.25"]
     changed = condgan("train", *TINY, "--steps", "8", *other, "--out", tmp_path / "two", "--resume")

@@ -104,7 +104,8 @@ class PairedBatches(ShuffledBatches):
 
     `redraw` (targets uint8 (B, C, H, W) numpy, step) -> inputs: each batch's inputs made anew
     from its targets (inpaint: a fresh hole every time an image is seen) instead of the stored ones.
-    `classes` (labels (N,), K): each input is followed by its class as K one-hot maps (model.with_label)."""
+    `classes` (labels (N,), K, label_maps): each input is followed by its class as K one-hot maps,
+    label_maps(inputs, labels, K) (condgan.models.conditioning.with_label_maps: model.with_label)."""
 
     def __init__(
         self,
@@ -115,7 +116,7 @@ class PairedBatches(ShuffledBatches):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.redraw = redraw
-        self.classes = (classes[0].to(self.device), classes[1]) if classes else None
+        self.classes = (classes[0].to(self.device), *classes[1:]) if classes else None
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self.redraw is None:
@@ -126,8 +127,6 @@ class PairedBatches(ShuffledBatches):
             inputs = torch.from_numpy(self.redraw(targets.cpu().numpy(), step)).to(self.device)
         y = to_signed_unit(inputs)
         if self.classes is not None:
-            from condgan.models.conditioning import with_label_maps  # models import data: imported here
-
-            labels, k = self.classes
-            y = with_label_maps(y, labels[self.indices(step).to(self.device)], k)
+            labels, k, label_maps = self.classes
+            y = label_maps(y, labels[self.indices(step).to(self.device)], k)
         return x, y.contiguous(memory_format=self.memory_format)

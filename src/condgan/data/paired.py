@@ -64,12 +64,24 @@ def load_pairs(
     )
 
 
-def run_pairs(trained: dict, split: str, dataset: str | None = None, data_dir: str | Path | None = None) -> ImageData:
+def run_pairs(
+    trained: dict,
+    split: str,
+    dataset: str | None = None,
+    data_dir: str | Path | None = None,
+    direction: str | None = None,
+) -> ImageData:
     """A split of the pairs a run was trained on (`trained`: its config.yaml data section);
-    `dataset` / `data_dir` replace the run's."""
+    `dataset` / `data_dir` replace the run's. `direction` BtoA (a CycleGAN run's other
+    translator): the targets become the inputs and the inputs the truth."""
     if not trained.get("task"):
         raise CondganError("no image-to-image training data recorded: give a pix2pix run directory (with config.yaml)")
-    return load_pairs(
+    if trained["task"] == "unpaired":
+        raise CondganError(
+            "an unpaired folder's test split has no pairs to translate against: translate its files "
+            "(condgan translate RUN FOLDER/testA --out out/) or evaluate the run (FID and cycle error)"
+        )
+    pairs = load_pairs(
         dataset or trained["dataset"],
         trained["task"],
         split,
@@ -78,6 +90,10 @@ def run_pairs(trained: dict, split: str, dataset: str | None = None, data_dir: s
         channels=trained.get("channels"),
         direction=trained.get("direction", "AtoB"),
     )
+    if direction != "BtoA":
+        return pairs
+    spec = ImageCondition(pairs.images.shape[1], pairs.inputs.shape[-1], pairs.spec.task, pairs.class_names)
+    return ImageData(pairs.inputs, pairs.labels, pairs.class_names, spec, inputs=pairs.images)
 
 
 def _source_labels(data: ImageData) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -98,7 +98,9 @@ def luminance(images: np.ndarray) -> np.ndarray:
         return images
     if images.shape[1] != 3:
         raise CondganError(f"luminance needs grey or RGB images, got {images.shape[1]} channels")
-    grey = np.tensordot(LUMA, images.astype(np.float64), axes=([0], [1]))
+    # contiguous first: the BLAS sum's order follows the memory layout, and a view (an NHWC array
+    # transposed) could round a .5 the other way
+    grey = np.tensordot(LUMA, np.ascontiguousarray(images, dtype=np.float64), axes=([0], [1]))
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)[:, None]
 
 
@@ -132,7 +134,9 @@ PAIR_TASKS.add("superres4-small", PairTask(_superres(4, enlarged=False), "4x4 bl
 PAIR_TASKS.add("edges", PairTask(lambda x, rng: sobel_edges(x), "Sobel edge map -> image", lambda c: 1))
 PAIR_TASKS.add("colourise", PairTask(_colourise, "luminance -> colour", lambda c: 1))
 PAIR_TASKS.add("paired", PairTask(None, "pairs read from a folder (A|B side by side, or A/ and B/)"))
-PAIR_TASKS.add("unpaired", PairTask(None, "two unmatched folders A/ and B/ (or trainA/ trainB/ testA/ testB/): CycleGAN"))
+PAIR_TASKS.add(
+    "unpaired", PairTask(None, "two unmatched folders A/ and B/ (or trainA/ trainB/ testA/ testB/): CycleGAN")
+)
 FOLDER_TASKS = ("paired", "unpaired")
 
 

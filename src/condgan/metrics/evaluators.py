@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from condgan.conditions import Condition, ImageCondition
+from condgan.conditions import Condition, translates
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
 from condgan.metrics.report import beside, evaluate, report_files, report_prefix, run_data, summary
@@ -62,8 +62,12 @@ def evaluate_coloured_mnist(req: EvalRequest) -> tuple[dict, list[Path]]:
 
 def evaluate_images(req: EvalRequest) -> tuple[dict, list[Path]]:
     from condgan.metrics.translation import evaluate_translation
+    from condgan.metrics.unpaired import evaluate_cycle
+    from condgan.models.storage import directions
 
-    result = evaluate_translation(req.source, dataset=req.dataset, data_dir=req.data_dir, baseline=req.baseline)
+    two_way = req.source.is_dir() and len(directions(req.source)) > 1  # a CycleGAN run
+    measure = evaluate_cycle if two_way else evaluate_translation
+    result = measure(req.source, dataset=req.dataset, data_dir=req.data_dir, baseline=req.baseline)
     prefix = report_prefix(req.source)
     return result, [beside(prefix, ".json"), beside(prefix, ".md")]
 
@@ -75,7 +79,7 @@ EVALUATORS.add("coloured-mnist", evaluate_coloured_mnist)
 def evaluator_for(source: Path, spec: Condition | None, translated: bool = False) -> Evaluator:
     """The evaluator of a run (image-to-image, its dataset's, else the class report) or of a
     samples file (`translated`: one written by condgan translate --split)."""
-    if translated or (spec is not None and spec.kind == ImageCondition.kind):
+    if translated or translates(spec):
         return evaluate_images
     if spec is None or spec.is_classes or not spec.factors:
         return evaluate_classes

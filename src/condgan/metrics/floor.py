@@ -20,6 +20,7 @@ import torch
 from condgan.data import ImageData
 from condgan.fileio import atomic_write_text
 from condgan.metrics.classifier import DomainCNN, cache_dir, embed
+from condgan.metrics.features import feature_metrics
 from condgan.metrics.precision_recall import K_NEIGHBOURS
 
 PER_CLASS, DRAWS = 1000, 3
@@ -54,8 +55,6 @@ def measure_floor(
     The images of all draws are embedded once; precision / recall / density / coverage (a
     kNN over 10,000 x 10,000 features, the slow part) come from the first draw only, the
     others from every draw."""
-    from condgan.metrics.report import feature_metrics  # report imports this module
-
     if test_features is None:
         test_features, _ = embed(classifier, test.images)
     picks = [draw(train, PER_CLASS, seed) for seed in range(DRAWS)]

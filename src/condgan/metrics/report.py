@@ -17,12 +17,11 @@ from condgan.data import ImageData, class_names_of, load_dataset
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
 from condgan.images import heatmap, make_grid, quantize, save_png, to_hwc
-from condgan.metrics.accuracy import conditional_accuracy
 from condgan.metrics.classifier import DomainCNN, accuracy, cached_classifier, embed, train_classifier
-from condgan.metrics.fid import fid, intra_fid, kid
+from condgan.metrics.features import feature_metrics
 from condgan.metrics.floor import real_floor
 from condgan.metrics.inception import inception_metrics
-from condgan.metrics.precision_recall import K_NEIGHBOURS, manifold_metrics
+from condgan.metrics.precision_recall import K_NEIGHBOURS
 from condgan.models.storage import load_generator
 from condgan.samples_file import load_samples
 from condgan.sampling import sample
@@ -40,34 +39,6 @@ def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) ->
         raise CondganError("this generator is unconditional: conditional metrics need class labels")
     labels = torch.arange(num_classes).repeat_interleave(per_class)  # grouped by class, as a grid
     return quantize(sample(G, labels, seed=seed, progress="generating")), labels
-
-
-def feature_metrics(
-    fake_features: torch.Tensor,
-    fake_logits: torch.Tensor,
-    labels: torch.Tensor,
-    real_features: torch.Tensor,
-    real_labels: torch.Tensor,
-    num_classes: int,
-    *,
-    full: bool = True,
-    manifold: bool = True,
-    k: int = K_NEIGHBOURS,
-    seed: int = 0,
-) -> dict:
-    """The metrics that need only the classifier's features and logits (all but CAS);
-    `manifold=False` also skips precision / recall / density / coverage (the kNN part)."""
-    result = {"n_fake": len(labels), "n_real": len(real_labels)}
-    result |= conditional_accuracy(fake_logits.argmax(1), labels, num_classes)
-    result["fid"] = fid(fake_features, real_features)
-    result["intra_fid"], result["intra_fid_per_class"] = intra_fid(
-        fake_features, labels, real_features, real_labels, num_classes
-    )
-    if full:
-        result["kid"], result["kid_std"] = kid(fake_features, real_features, seed=seed)
-    if full and manifold:
-        result |= manifold_metrics(real_features, fake_features, k=k)
-    return result
 
 
 def compute_metrics(

@@ -237,6 +237,8 @@ def translation_table(result: dict) -> str:
 def _cell(name: str, value: float | None) -> str:
     if value is None:
         return ""
+    if name == "cycle_l1":
+        return f"{value:.4f}"
     if name == "class_preserved":
         return f"{100 * value:.1f}%"
     return f"{value:.2f}" if name in ("psnr", "fid") else f"{value:.4f}"

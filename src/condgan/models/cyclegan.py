@@ -13,10 +13,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from condgan.limits import LIMITS
 from condgan.models.init import dcgan_init_
 from condgan.models.pix2pix import _norm, enlarger
 
-MAX_BLOCKS = 32
+MAX_BLOCKS = LIMITS["model.cyclegan.blocks"]
 
 
 class _ResnetBlock(nn.Module):
@@ -56,7 +57,9 @@ class ResnetGenerator(nn.Module):
         if z_dim or num_classes or label_classes:
             raise ValueError("the ResNet translator takes no noise and no label: z_dim and num_classes must be 0")
         if img_size % 4:
-            raise ValueError(f"the ResNet generator halves the image twice: its size must be a multiple of 4, got {img_size}")
+            raise ValueError(
+                f"the ResNet generator halves the image twice: its size must be a multiple of 4, got {img_size}"
+            )
         if not 0 <= blocks <= MAX_BLOCKS:
             raise ValueError(f"blocks must be in 0..{MAX_BLOCKS}, got {blocks}")
         self.config = dict(
@@ -86,7 +89,11 @@ class ResnetGenerator(nn.Module):
             c *= 2
         layers += [_ResnetBlock(c, norm) for _ in range(blocks)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), _norm(norm, c // 2), nn.ReLU()]
+            layers += [
+                nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias),
+                _norm(norm, c // 2),
+                nn.ReLU(),
+            ]
             c //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(c, img_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)

@@ -12,11 +12,11 @@ from pathlib import Path
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from condgan.conditions import Condition, condition_from_json
+from condgan.conditions import Condition, condition_from_json, translates
 from condgan.errors import CondganError
 from condgan.fileio import recover_dir, write_dir
+from condgan.limits import LIMITS
 from condgan.models import Generator, family_of
-from condgan.models.cyclegan import MAX_BLOCKS
 
 FORMAT = "condgan-generator"
 
@@ -47,17 +47,34 @@ def save_generator(G: Generator, folder: Path | str, condition: Condition, famil
     write_dir(folder, fill)  # weights and config.json replace the old ones together
 
 
-def generator_folder(folder: Path | str) -> Path:
-    """A run directory's generator/, or the folder itself."""
+DIRECTIONS = {"AtoB": "generator", "BtoA": "generator-BtoA"}  # a CycleGAN run saves both translators
+
+
+def directions(folder: Path | str) -> list[str]:
+    """The directions a run directory translates in: ["AtoB", "BtoA"] for CycleGAN, else ["AtoB"]."""
+    return [d for d, name in DIRECTIONS.items() if d == "AtoB" or (Path(folder) / name).is_dir()]
+
+
+def generator_folder(folder: Path | str, direction: str | None = None) -> Path:
+    """A run directory's generator/ (generator-BtoA/ for `direction` BtoA), or the folder itself."""
     folder = Path(folder)
+    name = DIRECTIONS.get(direction or "AtoB")
+    if name is None:
+        raise CondganError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     if (folder / "config.yaml").is_file():  # a run directory: a kill may have stopped a generator/ write
-        recover_dir(folder / "generator")
-    return folder / "generator" if (folder / "generator").is_dir() else folder
+        recover_dir(folder / name)
+    if direction == "BtoA" and not (folder / name).is_dir():
+        raise CondganError(
+            f"{folder} translates one way only (A to B): direction BtoA needs a CycleGAN run directory, "
+            f"which holds {name}/ beside generator/"
+        )
+    return folder / name if (folder / name).is_dir() else folder
 
 
-def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
-    """(G in eval mode, its condition) from a `generator/` folder or a run directory."""
-    folder = generator_folder(folder)
+def load_generator(folder: Path | str, direction: str | None = None) -> tuple[Generator, Condition]:
+    """(G in eval mode, its condition) from a `generator/` folder or a run directory (its
+    generator-BtoA/ with `direction` BtoA)."""
+    folder = generator_folder(folder, direction)
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise CondganError(f"no trained generator at {folder} (missing config.json)")
@@ -70,12 +87,12 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
         _check_kwargs(meta["kwargs"])
         condition = condition_from_json(meta.get("conditions"), meta.get("class_names"))
         family = family_of(meta)
-        if family.image_condition != (condition.kind == "image"):
+        if family.image_condition != translates(condition):
             raise ValueError(f"model family {meta.get('family')!r} does not take its condition (kind {condition.kind})")
         G = family.generator_class(meta.get("class"))(**meta["kwargs"])
         if condition.dim != G.num_classes:
             raise ValueError(f"its condition has {condition.dim} columns, the model takes {G.num_classes}")
-        if condition.kind == "image":
+        if translates(condition):
             said = (condition.in_channels, condition.input_size, condition.img_size, condition.label_classes)
             takes = (G.in_channels, G.in_size, G.img_size, G.label_classes)
             if said != takes:
@@ -96,8 +113,6 @@ def load_generator(folder: Path | str) -> tuple[Generator, Condition]:
 
 def _check_kwargs(kwargs: dict) -> None:
     """G's constructor arguments, checked before G is built: a crafted size must not allocate terabytes."""
-    from condgan.config import LIMITS  # config imports the model registry: imported here, not at the top
-
     sizes = {
         "z_dim": LIMITS["model.z_dim"],
         "width": LIMITS["model.width"],
@@ -107,7 +122,7 @@ def _check_kwargs(kwargs: dict) -> None:
         "num_classes": MAX_CLASSES,
         "in_channels": LIMITS["data.channels"],
         "in_size": LIMITS["data.img_size"],
-        "blocks": MAX_BLOCKS,
+        "blocks": LIMITS["model.cyclegan.blocks"],
         "label_classes": MAX_CLASSES,
     }
     for key, value in kwargs.items():

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
@@ -44,9 +45,12 @@ class Objective:
     """The base of every family's objective. Subclasses set the class attributes and implement
     `load_data`, `build`, `make_batches` and `step`."""
 
-    roles: Mapping[str, str] = {"G": "g", "D": "d"}  # each network: a generator (g) or a discriminator (d)
-    optimisers: Mapping[str, OptimiserSpec] = {"G": OptimiserSpec(("G",), "lr_g"), "D": OptimiserSpec(("D",), "lr_d")}
-    saved: Mapping[str, str] = {"G": "generator"}  # generator network -> the run's folder it is saved to
+    # each network: a generator (g) or a discriminator (d)
+    roles: ClassVar[Mapping[str, str]] = MappingProxyType({"G": "g", "D": "d"})
+    optimisers: ClassVar[Mapping[str, OptimiserSpec]] = MappingProxyType(
+        {"G": OptimiserSpec(("G",), "lr_g"), "D": OptimiserSpec(("D",), "lr_d")}
+    )
+    saved: ClassVar[Mapping[str, str]] = MappingProxyType({"G": "generator"})  # generator -> its folder in the run
     translates: bool = False  # its generators map images to images (condgan translate), not noise to images
 
     def __init__(self, config: Config) -> None:

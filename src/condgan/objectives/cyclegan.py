@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -73,8 +74,10 @@ class ImagePool:
 @dataclass(frozen=True)
 class CycleWeights:
     adversarial: float
-    cycle: float  # lambda
+    cycle: float  # lambda of A -> B -> A
     identity: float  # identity_weight x lambda
+    noise: float = 0.0  # std of the Gaussian noise added to a translation before it is translated back
+    cycle_b: float | None = None  # lambda of B -> A -> B (None: the same as A's)
 
 
 @dataclass
@@ -108,18 +111,29 @@ def generator_loss(ctx: CycleContext, batch: CycleBatch) -> tuple[torch.Tensor, 
     with ctx.autocast():
         fake_b = n["G_AB"](None, batch.a)
         fake_a = n["G_BA"](None, batch.b)
-        rec_a, rec_b = n["G_BA"](None, fake_b), n["G_AB"](None, fake_a)
+        rec_a, rec_b = n["G_BA"](None, _jitter(fake_b, w.noise, ctx)), n["G_AB"](None, _jitter(fake_a, w.noise, ctx))
         d_fake_b, d_fake_a = n["D_B"](fake_b).logits.float(), n["D_A"](fake_a).logits.float()
         same = (n["G_AB"](None, batch.b), n["G_BA"](None, batch.a)) if w.identity else None
     adversarial = ctx.loss.g(d_fake_b) + ctx.loss.g(d_fake_a)
-    cycle = cycle_loss(batch.a, rec_a) + cycle_loss(batch.b, rec_b)
-    loss = w.adversarial * adversarial + w.cycle * cycle
-    stats = {"g_adv": adversarial.detach(), "g_cycle": cycle.detach()}
+    cycle_a, cycle_b = cycle_loss(batch.a, rec_a), cycle_loss(batch.b, rec_b)
+    lambda_b = w.cycle if w.cycle_b is None else w.cycle_b
+    loss = w.adversarial * adversarial + w.cycle * cycle_a + lambda_b * cycle_b
+    stats = {"g_adv": adversarial.detach(), "g_cycle": (cycle_a + cycle_b).detach()}
     if same is not None:
         identity = cycle_loss(batch.b, same[0]) + cycle_loss(batch.a, same[1])
         loss = loss + w.identity * identity
         stats["g_identity"] = identity.detach()
     return loss, {"A": fake_a, "B": fake_b}, stats
+
+
+def _jitter(x: torch.Tensor, std: float, ctx: CycleContext) -> torch.Tensor:
+    """x plus N(0, std^2) noise (std 0: x itself): the way back cannot read a signal hidden in the
+    translation at an amplitude below the noise (CycleGAN's steganography, Chu et al. 2017), so
+    the cycle must be kept through what the image visibly shows."""
+    if not std:
+        return x
+    noise = torch.randn(x.shape, generator=ctx.generator, device=x.device, dtype=torch.float32)
+    return x + std * noise.to(x.dtype)
 
 
 def discriminator_loss(ctx: CycleContext, batch: CycleBatch, fakes: Mapping[str, torch.Tensor]):
@@ -178,9 +192,11 @@ class UnpairedBatches:
 
 
 class CycleGANObjective(Objective):
-    roles = {"G_AB": "g", "G_BA": "g", "D_A": "d", "D_B": "d"}
-    optimisers = {"G": OptimiserSpec(("G_AB", "G_BA"), "lr_g"), "D": OptimiserSpec(("D_A", "D_B"), "lr_d")}
-    saved = {"G_AB": "generator", "G_BA": "generator-BtoA"}
+    roles: ClassVar[Mapping[str, str]] = MappingProxyType({"G_AB": "g", "G_BA": "g", "D_A": "d", "D_B": "d"})
+    optimisers: ClassVar[Mapping[str, OptimiserSpec]] = MappingProxyType(
+        {"G": OptimiserSpec(("G_AB", "G_BA"), "lr_g"), "D": OptimiserSpec(("D_A", "D_B"), "lr_d")}
+    )
+    saved: ClassVar[Mapping[str, str]] = MappingProxyType({"G_AB": "generator", "G_BA": "generator-BtoA"})
     translates = True
 
     def __init__(self, config) -> None:
@@ -236,10 +252,18 @@ class CycleGANObjective(Objective):
     def prepare(self, trainer: Trainer) -> None:
         autocast, reduce_grads = trainer.runtime
         o = self.options
-        weights = CycleWeights(trainer.recipe.adv_weight, o.cycle_weight, o.cycle_weight * o.identity_weight)
+        idt = o.cycle_weight * o.identity_weight
+        weights = CycleWeights(trainer.recipe.adv_weight, o.cycle_weight, idt, o.cycle_noise, o.cycle_weight_b)
         self.ctx = CycleContext(
-            trainer.fwd, trainer.opts["G"], trainer.opts["D"], trainer.recipe.loss, weights, self.pools,
-            autocast, reduce_grads, trainer.noise_gen,
+            trainer.fwd,
+            trainer.opts["G"],
+            trainer.opts["D"],
+            trainer.recipe.loss,
+            weights,
+            self.pools,
+            autocast,
+            reduce_grads,
+            trainer.noise_gen,
         )
 
     def step(self, trainer: Trainer) -> dict[str, torch.Tensor]:

@@ -19,6 +19,7 @@ from condgan.data import load_dataset
 from condgan.data.batches import PairedBatches, ShuffledBatches, StreamingBatches
 from condgan.data.paired import load_pairs
 from condgan.data.tasks import redrawn_inputs
+from condgan.models.conditioning import with_label_maps
 from condgan.objectives.base import Objective
 from condgan.sampling import grid_picture
 from condgan.train.ema import update_ema_, warmed_decay
@@ -137,7 +138,11 @@ class Pix2PixObjective(GANObjective):
 
     def _shapes(self, trainer: Trainer) -> dict:
         inputs = trainer.data.inputs
-        return {"in_channels": inputs.shape[1], "in_size": inputs.shape[-1], "label_classes": self.label_classes(trainer)}
+        return {
+            "in_channels": inputs.shape[1],
+            "in_size": inputs.shape[-1],
+            "label_classes": self.label_classes(trainer),
+        }
 
     def spec(self, data):
         """With model.with_label the condition records that G takes the class too."""
@@ -147,7 +152,7 @@ class Pix2PixObjective(GANObjective):
         t, d, data = self.config.train, self.config.data, trainer.data
         redraw = redrawn_inputs(d.task, t.seed + 4) if d.redraw else None  # inpaint: a fresh hole each time
         k = self.label_classes(trainer)
-        classes = (data.labels, k) if k else None
+        classes = (data.labels, k, with_label_maps) if k else None
         pairs = (data.images, data.inputs)
         return PairedBatches(
             *pairs, t.batch_size, t.seed, trainer.device, memory_format, redraw=redraw, classes=classes

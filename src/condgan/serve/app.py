@@ -1,4 +1,4 @@
-"""The HTTP API and the demo page (DESIGN.md: GET /, /api/classes, /api/generate, /healthz;
+"""The HTTP API and the demo page (docs/architecture.md: GET /, /api/classes, /api/generate, /healthz;
 POST /api/translate for image-to-image generators).
 
 Every parameter is validated (4xx with a JSON {"error": ...}); generation runs in worker
@@ -70,9 +70,9 @@ class Generation:
         async with self.slots:
             return await run_in_threadpool(self.backend, z, condition)
 
-    async def translate(self, inputs: np.ndarray) -> np.ndarray:
+    async def translate(self, inputs: np.ndarray, backend: Backend | None = None) -> np.ndarray:
         async with self.slots:
-            return await run_in_threadpool(self.backend.translate, inputs)
+            return await run_in_threadpool((backend or self.backend).translate, inputs)
 
 
 def _install_guards(app: FastAPI) -> None:
@@ -122,6 +122,7 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
             "in_size": backend.in_size if backend.in_channels else 0,
             "label_classes": backend.label_names,  # a translator that takes the image's class too
             "image_input": bool(backend.in_channels),
+            "directions": list(backend.directions) if backend.in_channels else [],
             "max_n": MAX_N,
             "max_upload": MAX_UPLOAD,
         }
@@ -207,11 +208,17 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
         request: Request,
         resize: bool = Query(False),
         label: str | None = Query(None, max_length=64, description="the image's class (model.with_label runs)"),
+        direction: str = Query("AtoB", max_length=8, description="a CycleGAN run: AtoB or BtoA"),
     ) -> Response:
         """The POSTed image (the request body) translated by an image-to-image generator, as a PNG."""
         if not gen.backend.in_channels:
             raise CondganError("this generator samples images of a class: use GET /api/generate")
-        classes = gen.backend.label_names
+        ways = gen.backend.directions
+        if direction not in ways:
+            valid = " or ".join(ways)
+            raise CondganError(f"direction must be {valid} (this generator translates {valid}), got {direction!r}")
+        backend = ways[direction]
+        classes = backend.label_names
         index = label_for(  # checked before the upload is read
             label,
             classes,
@@ -222,12 +229,12 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
             data = await _upload(request)
         except _TooLarge:
             return JSONResponse({"error": f"upload larger than {MAX_UPLOAD:,} bytes"}, status_code=413)
-        x = decode_input(data, gen.backend, resize)
+        x = decode_input(data, backend, resize)
         if index is not None:  # the class as one-hot constant maps after the image (with_label_maps' layout)
             maps = np.zeros((1, len(classes), *x.shape[-2:]), np.float32)
             maps[0, index] = 1.0
             x = np.concatenate([x, maps], axis=1)
-        return png(await gen.translate(x), 1)
+        return png(await gen.translate(x, backend), 1)
 
 
 def create_app(backend: Backend, max_concurrent: int = 2) -> FastAPI:

@@ -25,6 +25,12 @@ class Backend:
     in_channels: int = 0  # > 0: the generator translates images of this many channels
     in_size: int = 0  # and this many px (img_size, or smaller for superres*-small)
     label_names: tuple[str, ...] = ()  # a translator that takes each input's class too (model.with_label)
+    reverse: Backend | None = None  # a CycleGAN run's other translator (B to A), served beside this one
+
+    @property
+    def directions(self) -> dict[str, Backend]:
+        """The translators by direction: AtoB is this backend, BtoA its `reverse` when there is one."""
+        return {"AtoB": self, **({"BtoA": self.reverse} if self.reverse is not None else {})}
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError
@@ -36,14 +42,16 @@ class Backend:
 class TorchBackend(Backend):
     name = "pytorch"
 
-    def __init__(self, folder: Path | str, threads: int | None = None) -> None:
+    def __init__(self, folder: Path | str, threads: int | None = None, direction: str | None = None) -> None:
         import torch
 
-        from condgan.models.storage import load_generator
+        from condgan.models.storage import directions, load_generator
 
         if threads:
             torch.set_num_threads(threads)
-        self.G, condition = load_generator(folder)  # eval mode, CPU
+        self.G, condition = load_generator(folder, direction)  # eval mode, CPU
+        if direction is None and len(directions(folder)) > 1:  # a CycleGAN run: both ways
+            self.reverse = TorchBackend(folder, threads, "BtoA")
         self.class_names = list(condition.class_names) if self.G.num_classes else []
         cfg = self.G.config
         self.z_dim, self.img_channels, self.img_size = cfg["z_dim"], cfg["img_channels"], cfg["img_size"]

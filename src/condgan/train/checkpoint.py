@@ -16,7 +16,13 @@ from condgan.fileio import atomic_write
 FORMAT = "condgan-checkpoint"
 REQUIRED = ("step", "config", "nets", "opts", "rng")
 # Version 1 (before the named networks) kept one G and one D at the top level.
-LEGACY = {"G": ("nets", "G"), "D": ("nets", "D"), "opt_G": ("opts", "G"), "opt_D": ("opts", "D"), "G_ema": ("emas", "G")}
+LEGACY = {
+    "G": ("nets", "G"),
+    "D": ("nets", "D"),
+    "opt_G": ("opts", "G"),
+    "opt_D": ("opts", "D"),
+    "G_ema": ("emas", "G"),
+}
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:

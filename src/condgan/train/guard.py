@@ -74,7 +74,9 @@ def _norm(tensors: list[torch.Tensor]) -> torch.Tensor:
 def health_tensors(roles: dict[str, list[nn.Module]]) -> dict[str, torch.Tensor]:
     """The generators' (role "g") and the discriminators' ("d") last gradient norms and the norm
     of all their weights, still on the device."""
-    grads = {role: [p.grad for net in nets for p in net.parameters() if p.grad is not None] for role, nets in roles.items()}
+    grads = {
+        role: [p.grad for net in nets for p in net.parameters() if p.grad is not None] for role, nets in roles.items()
+    }
     weights = [p.detach() for nets in roles.values() for net in nets for p in net.parameters()]
     return {"g_grad_norm": _norm(grads["g"]), "d_grad_norm": _norm(grads["d"]), "weight_norm": _norm(weights)}
 

@@ -43,7 +43,6 @@ from condgan.train.hardware import autocast_factory, resolve_device, use_bf16
 from condgan.train.health import HealthWatch, Probe
 from condgan.train.logging import MetricsLog, plot_losses
 from condgan.train.setup import (
-    build_for,
     check_config_against_data,
     check_fusable,
     check_resumable,
@@ -142,7 +141,9 @@ class Trainer:
                 check_fusable(nets[name], self.config)
         if self.dist.enabled and t.sync_bn:
             nets = {name: convert_sync_batchnorm_(net) for name, net in nets.items()}
-        conv = any(p.dim() == 4 for name, role in self.family.roles.items() if role == "d" for p in nets[name].parameters())
+        conv = any(
+            p.dim() == 4 for name, role in self.family.roles.items() if role == "d" for p in nets[name].parameters()
+        )
         fmt = torch.channels_last if conv and t.channels_last is not False else torch.contiguous_format
         self.channels_last = fmt == torch.channels_last
         self.nets = {name: net.to(self.device, memory_format=fmt) for name, net in nets.items()}
@@ -403,7 +404,9 @@ class Trainer:
             return None
         saved = self.saved_generators()
         for name, folder in self.family.saved.items():
-            save_generator(saved[name], self.run_dir / folder, self.family.condition(self, name), self.config.model.name)
+            save_generator(
+                saved[name], self.run_dir / folder, self.family.condition(self, name), self.config.model.name
+            )
         self._saved_at = time.monotonic()
         return saved
 
