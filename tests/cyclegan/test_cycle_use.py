@@ -39,6 +39,11 @@ def test_the_two_translators_differ_and_a_one_way_run_has_no_btoa(cycle_run, tmp
     assert_user_error(result, "translates one way only (A to B): direction BtoA needs a CycleGAN run directory")
 
 
+def test_an_unpaired_folder_has_no_pairs_to_translate_a_split_against(cycle_run, tmp_path):
+    result = condgan("translate", cycle_run, "--split", "test", "--out", tmp_path / "t.npz")
+    assert_user_error(result, "an unpaired folder's test split has no pairs to translate against")
+
+
 @pytest.mark.parametrize("direction", ["AtoB", "BtoA"])
 def test_onnx_exports_of_both_directions_match_pytorch(cycle_run, direction):
     G, _ = load_generator(cycle_run, direction)

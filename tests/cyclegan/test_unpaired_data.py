@@ -96,3 +96,23 @@ def test_identity_needs_one_channel_count(tmp_path):
     assert_user_error(condgan(*args, "--out", tmp_path / "a"), "set model.cyclegan.identity_weight=0")
     result = condgan(*args, "--set", "model.cyclegan.identity_weight=0", "--out", tmp_path / "b")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_size_that_does_not_halve_twice_is_refused(tmp_path):
+    root = tmp_path / "data"
+    for side, seed in (("trainA", 0), ("trainB", 1), ("testA", 2), ("testB", 3)):
+        write_domain(root / side, 6, seed, size=18)
+    args = ["train", "--set", "model.name=cyclegan", "--set", "data.task=unpaired", "--dataset", root]
+    result = condgan(*args, "--batch-size", "4", "--steps", "1", "--out", tmp_path / "run")
+    assert_user_error(result, "must halve at least twice (e.g. 28, 32, 64), got 18")
+
+
+def test_a_scalar_config_section_and_a_file_as_data_dir_are_refused(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: 5\n")
+    result = condgan("train", "--config", bad, "--steps", "1", "--out", tmp_path / "a")
+    assert_user_error(result, "section 'train' must be a mapping of keys")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = condgan("train", "--data-dir", afile, "--steps", "1", "--out", tmp_path / "b")
+    assert_user_error(result, f"must be a folder, but {afile} is a file")
