@@ -252,14 +252,21 @@ def cmd_data(args: argparse.Namespace) -> None:
 
         sizes = "x".join(str(len(f.values)) for f in COLOURED_MNIST_SPEC.factors)
         print(f"{COLOURED_MNIST:<16} {sizes:>7}  {'3x28x28':<9} made from mnist: factors digit x colour")
+        _list_font_datasets()
         from condgan.data.tasks import PAIR_TASKS
 
         print("\nimage-to-image pairs (--model pix2pix --set data.task=TASK, on any dataset above):")
         for name, task in PAIR_TASKS.in_order():
             print(f"  {name:<15} {task.summary}")
         return
+    from condgan.data.emoji import FONT_DATASETS
+
     if args.name is None:
-        raise CondganError(f"condgan data {args.action} needs a dataset NAME; valid: {', '.join(DATASETS.names())}")
+        valid = ", ".join([*DATASETS.names(), *FONT_DATASETS])
+        raise CondganError(f"condgan data {args.action} needs a dataset NAME; valid: {valid}")
+    if args.name in FONT_DATASETS or args.action == "build":
+        _build_font_dataset(args)
+        return
     info = DATASETS.get(args.name)
     for data_file in info.files:
         path = find(info, data_file, args.data_dir)
@@ -276,6 +283,44 @@ def cmd_data(args: argparse.Namespace) -> None:
             )
         kind = "content md5" if data_file.content else "md5"
         print(f"ok  {path}  ({kind} {data_file.md5})")
+
+
+def _list_font_datasets() -> None:
+    from condgan.data.emoji import FONT_DATASETS, cache_path, check_size, source_path
+
+    print("\ndrawn from installed fonts (condgan data build NAME; any size up to 128 px, default 64):")
+    for name, dataset in FONT_DATASETS.items():
+        try:
+            for source in dataset.sources:
+                source_path(source)
+        except CondganError as err:
+            where = str(err)
+        else:
+            path = cache_path(name, check_size(name, None))
+            where = str(path) if path.is_file() else "built on first use"
+        print(f"  {name:<16} {dataset.summary}: {where}")
+
+
+def _build_font_dataset(args: argparse.Namespace) -> None:
+    from condgan.conditions import ConditionSpec
+    from condgan.data.emoji import FONT_DATASETS, built, source_path
+
+    if args.name not in FONT_DATASETS:
+        raise CondganError(f"condgan data build makes {', '.join(FONT_DATASETS)}, not {args.name}")
+    dataset = FONT_DATASETS[args.name]
+    for source in dataset.sources:
+        print(f"ok  {source_path(source)}  (sha256 {source.sha256[0][:16]}..., {source.package} {source.release})")
+    if args.action == "download":
+        print(f"{args.name} is drawn from the fonts above, not downloaded: condgan data build {args.name}")
+    if args.action in ("build", "download"):
+        data, path = built(args.name, args.img_size, rebuild=args.action == "build")
+        spec = ConditionSpec(data.factors)
+        figures = len(set(data.figures))
+        print(
+            f"{args.name}: {len(data.images)} images {'x'.join(map(str, data.images.shape[1:]))} "
+            f"({int((~data.test).sum())} train, {int(data.test.sum())} test; {figures} figures, "
+            f"{len(set(data.figures[data.test]))} of them only in test), {spec.describe()} -> {path}"
+        )
 
 
 def _add_train(sub) -> None:
@@ -391,9 +436,10 @@ def _add_export(sub) -> None:
 
 
 def _add_data(sub) -> None:
-    data = sub.add_parser("data", help="list, download or verify the known datasets")
-    data.add_argument("action", choices=["list", "download", "verify"], help="what to do")
-    data.add_argument("name", nargs="?", help="dataset name (download, verify)")
+    data = sub.add_parser("data", help="list, download, verify or build the known datasets")
+    data.add_argument("action", choices=["list", "download", "verify", "build"], help="what to do")
+    data.add_argument("name", nargs="?", help="dataset name (download, verify, build)")
+    data.add_argument("--img-size", type=int, help="build: the size to draw the emoji datasets at (default 64)")
     data.add_argument(
         "--data-dir", help="look here first, and download here (default: $CONDGAN_DATA_DIR, else the user cache)"
     )

@@ -46,6 +46,7 @@ class Factor:
     name: str
     values: tuple[str, ...]  # categorical: the value names; binary: ("0", "1")
     binary: bool = False  # one 0/1 column instead of one-hot columns
+    default: str | None = None  # categorical: the value --attrs takes when the factor is not named
 
     @property
     def width(self) -> int:
@@ -154,8 +155,8 @@ class ConditionSpec:
         return np.stack(cols, 1)
 
     def parse(self, text: str) -> np.ndarray:
-        """'digit=7,colour=red' -> codes (F,). Unnamed binary attributes are 0; every
-        categorical factor must be given."""
+        """'digit=7,colour=red' -> codes (F,). Unnamed binary attributes are 0, unnamed categorical
+        factors take their default; one without a default must be given."""
         given: dict[str, str] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, sep, value = part.partition("=")
@@ -170,9 +171,12 @@ class ConditionSpec:
         for f in self.factors:
             value = given.get(f.name)
             if value is None:
-                if not f.binary:
+                if f.binary:
+                    codes.append(0)
+                elif f.default is not None:
+                    codes.append(f.values.index(f.default))
+                else:
                     raise CondganError(f"--attrs needs a value for {f.name} ({', '.join(f.values)})")
-                codes.append(0)
             elif f.binary:
                 if value not in ("0", "1", "-1", "+1"):
                     raise CondganError(f"{f.name} is a binary attribute: 0 or 1 (or -1 / +1), got '{value}'")
@@ -233,7 +237,11 @@ class ConditionSpec:
         return ", ".join(parts) or "none"
 
     def to_json(self) -> dict[str, Any]:
-        factors = [{"name": f.name, "values": list(f.values), "binary": f.binary} for f in self.factors]
+        factors = []
+        for f in self.factors:
+            factors.append({"name": f.name, "values": list(f.values), "binary": f.binary})
+            if f.default is not None:
+                factors[-1]["default"] = f.default
         return {"kind": self.kind, "factors": factors}
 
     @classmethod
@@ -243,13 +251,21 @@ class ConditionSpec:
             raise CondganError("conditions.factors must be a list of {name, values, binary} objects")
         try:
             factors = tuple(
-                Factor(str(d["name"]), tuple(str(v) for v in d["values"]), bool(d.get("binary", False))) for d in items
+                Factor(
+                    str(d["name"]),
+                    tuple(str(v) for v in d["values"]),
+                    bool(d.get("binary", False)),
+                    None if d.get("default") is None else str(d["default"]),
+                )
+                for d in items
             )
         except (KeyError, TypeError):
             raise CondganError("each of conditions.factors needs a name and a list of values") from None
         for f in factors:
             if not f.values or len(set(f.values)) != len(f.values):
                 raise CondganError(f"condition factor {f.name!r} needs distinct values, got {list(f.values)}")
+            if f.default is not None and f.default not in f.values:
+                raise CondganError(f"condition factor {f.name!r}: its default {f.default!r} is not one of its values")
         return cls(factors)
 
 

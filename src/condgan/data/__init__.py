@@ -5,7 +5,8 @@ Lookup order for a catalogued dataset's files (each base tried as `<base>/<folde
 default ~/.cache/condgan/datasets), the system dir /usr/share/datasets/<folder> (Debian's
 dataset packages), the copy bundled in the package (MNIST); then a download into
 --data-dir, else $CONDGAN_DATA_DIR, else the user cache (CONDGAN_OFFLINE=1 forbids it).
-A dataset name that is a directory is an image folder (class = subfolder).
+A dataset name that is a directory is an image folder (class = subfolder). The emoji datasets
+are drawn from installed fonts (condgan.data.emoji).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from condgan.data import attributes
+from condgan.data import attributes, emoji
 from condgan.data.catalog import DATASETS, DataFile, DatasetInfo
 from condgan.data.download import download
 from condgan.data.folder import folder_classes, load_folder
@@ -94,8 +95,10 @@ def load_dataset(
     """
     if name == COLOURED_MNIST:
         return attributes.coloured_mnist(load_dataset("mnist", split, data_dir), split, holdout)
+    if name in emoji.FONT_DATASETS:
+        return emoji.load_font_dataset(name, split, img_size, channels, holdout)
     if holdout:
-        raise CondganError(f"data.holdout applies to {COLOURED_MNIST} only, not {name}")
+        raise CondganError(f"data.holdout applies to {COLOURED_MNIST} and emoji-people only, not {name}")
     if name not in DATASETS and Path(name).is_dir():
         if attributes.find_table(Path(name)):
             return attributes.load_attribute_table(Path(name), split, img_size, channels)
@@ -123,6 +126,8 @@ def class_names_of(name: str) -> tuple[str, ...]:
     """Class names of a catalogued dataset or an image folder (without reading images)."""
     if name == COLOURED_MNIST:
         return attributes.COLOURED_MNIST_SPEC.column_names
+    if name in emoji.FONT_DATASETS:
+        return emoji.class_names(name)
     if name not in DATASETS and Path(name).is_dir():
         return folder_classes(Path(name))
     return DATASETS.get(name).class_names

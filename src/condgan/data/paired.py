@@ -41,7 +41,18 @@ def load_pairs(
 ) -> ImageData:
     """One split as paired ImageData: `images` the targets, `inputs` G's inputs (both uint8
     (N, C, H, W)), `labels` the source's class (int64; zeros without one), spec an ImageCondition."""
-    if task == "paired":
+    from condgan.data import emoji  # data/__init__ imports the catalog; this module stays light
+
+    if task == "paired" and name in emoji.FONT_DATASETS:
+        data = emoji.load_font_dataset(name, split, img_size, channels)
+        if data.inputs is None:
+            paired = ", ".join(n for n, d in emoji.FONT_DATASETS.items() if d.paired)
+            raise CondganError(f"{name} has no pairs for data.task=paired (datasets with pairs: {paired})")
+        inputs, targets = data.inputs.numpy(), data.images.numpy()
+        if direction == "BtoA":
+            inputs, targets = targets, inputs
+        labels, names = _source_labels(data)
+    elif task == "paired":
         inputs, targets = _read_pair_folder(Path(name), split, img_size, channels, direction)
         labels, names = np.zeros(len(targets), np.int64), ()
     else:
