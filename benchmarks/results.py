@@ -15,6 +15,10 @@ Unpaired presets (CycleGAN, data.unpaired) go to the block `unpaired`: each is t
 its paired pix2pix twin (TWINS), and `condgan eval RUN --baseline TWIN_RUN` scores both
 directions against the test split's truth, beside the identity baseline.
 
+Several-factor presets (coloured-mnist, emoji-people) go to the block `attributes`: `condgan
+eval RUN` reads every factor back (per-factor accuracy on the combinations training saw and on
+the held-out ones).
+
 Image-to-image presets (those with a data.task) go to their own table (block `images`): each
 is trained twice, as the preset and as its L1-only baseline (`--set loss.adv_weight=0`), and
 `condgan eval RUN --baseline L1_RUN` scores both and the input / bicubic baselines on the
@@ -147,6 +151,44 @@ def run_unpaired(preset: str, args: argparse.Namespace) -> dict:
     return row
 
 
+ATTRIBUTE_DATASETS = ("coloured-mnist", "emoji-people")  # evaluated factor by factor (metrics/evaluators.py)
+
+
+def run_attributes(preset: str, args: argparse.Namespace) -> dict:
+    """Train a several-factor preset unless done and read its factors back (seen vs held out)."""
+    run = args.runs / preset
+    result_path = run / "results.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    refuse_unfinished(run)
+    train_s = timed_training(preset, run, args)
+    condgan("eval", str(run), "--per-class", str(args.per_class), *data_flags(args))
+    metrics = json.loads((run / "eval.json").read_text())
+    row = {"preset": preset, "train_s": train_s} | {k: v for k, v in metrics.items() if k != "combos"}
+    result_path.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def attributes_table(rows: list[dict]) -> str:
+    """One line per preset and side (seen / held out): each factor's accuracy as the judge reads it."""
+    factors = list(
+        dict.fromkeys(
+            k[len("seen_") : -len("_acc")] for r in rows for k in r if k.startswith("seen_") and k.endswith("_acc")
+        )
+    )
+    head = ["preset", "combinations", *factors, "FID (judge)", "train time"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        for side, name in (("seen", "seen in training"), ("held_out", "held out")):
+            if not any(f"{side}_{f}_acc" in r for f in factors):
+                continue
+            cells = [f"{r[f'{side}_{f}_acc']:.1%}" if f"{side}_{f}_acc" in r else "—" for f in factors]
+            fid = f"{r['fid_judge']:.2f}" if side == "seen" and "fid_judge" in r else ""
+            clock = f"{r['train_s'] // 60} m {r['train_s'] % 60:02d} s" if side == "seen" else ""
+            lines.append("| " + " | ".join([f"`{r['preset']}`", name, *cells, fid, clock]) + " |")
+    return "\n".join(lines)
+
+
 def unpaired_table(rows: list[dict]) -> str:
     """Per preset and direction: CycleGAN, the identity baseline (the input), and for A -> B the
     paired pix2pix twin; B -> A also shows the judge on the true A images (`truth`)."""
@@ -274,9 +316,20 @@ def main() -> None:
     args = parser.parse_args()
     unpaired = [p for p in args.presets if load_config(p).data.unpaired]
     images = [p for p in args.presets if load_config(p).data.task and p not in unpaired]
-    others = [p for p in args.presets if p not in images and p not in unpaired]
+    attributes = [
+        p for p in args.presets if not load_config(p).data.task and load_config(p).data.dataset in ATTRIBUTE_DATASETS
+    ]
+    others = [p for p in args.presets if p not in images and p not in unpaired and p not in attributes]
     # one step per preset run (an image preset is two trainings); an ETA on a terminal only
-    bar = progress_bar(len(images) + len(unpaired) + len(others) * (2 if args.cross else 1), "presets", "run")
+    runs = len(images) + len(unpaired) + len(attributes) + len(others) * (2 if args.cross else 1)
+    bar = progress_bar(runs, "presets", "run")
+    if attributes:
+        attribute_rows = []
+        for preset in attributes:
+            bar.set_description(preset)
+            attribute_rows.append(run_attributes(preset, args))
+            bar.update()
+        replace_block(args.out, "attributes", attributes_table(attribute_rows))
     if unpaired:
         unpaired_rows = []
         for preset in unpaired:

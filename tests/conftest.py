@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if not SHARED_DATASETS.is_dir():  # a clone beside the checkout: <root>/../shared
@@ -30,6 +31,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory):
         patch.delenv("CONDGAN_DATA_DIR", raising=False)
         patch.delenv("CONDGAN_MIRROR", raising=False)
         patch.setenv("CONDGAN_OFFLINE", "1")  # no test reaches the internet; download tests use 127.0.0.1
+        # a fixed thread count: bit-identical resume and fingerprint tests need one (condgan.threads)
+        patch.setenv("CONDGAN_THREADS", os.environ.get("CONDGAN_THREADS") or str(torch.get_num_threads()))
         patch.setenv(
             "CONDGAN_CACHE_DIR",
             os.environ.get("CONDGAN_TEST_CACHE_DIR") or str(tmp_path_factory.getbasetemp() / "cache"),

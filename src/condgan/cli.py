@@ -464,12 +464,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+THREADED = ("sample", "eval", "translate", "export")  # commands that compute once, then end
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from condgan.progress import set_quiet
 
     set_quiet(args.quiet)
     try:
+        if args.command in THREADED:  # training re-chooses as it goes (condgan.threads)
+            from condgan.threads import choose_now
+
+            chosen = choose_now()
+            if chosen is not None and chosen.threads < chosen.available and not chosen.by_hand:
+                print(f"condgan: compute threads: {chosen.reason}", file=sys.stderr, flush=True)
         args.func(args)
     except CondganError as err:
         from condgan.train.guard import Interrupted, TrainingStopped

@@ -21,7 +21,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from condgan.serve.limits import MAX_SOCKETS, Admission, timed_protocol
 
     _check_serve_limits(args)
-    backend = OnnxBackend(args.onnx, args.threads) if args.onnx else TorchBackend(args.run_dir, args.threads)
+    threads = args.threads
+    if threads is None:  # one per core that other processes leave free (condgan.threads)
+        from condgan.threads import choose_now
+
+        chosen = choose_now()
+        if chosen is not None:
+            threads = chosen.threads
+            print(f"compute threads: {chosen.reason}", flush=True)
+    backend = OnnxBackend(args.onnx, threads) if args.onnx else TorchBackend(args.run_dir, threads)
     app = Admission(create_app(backend, max_concurrent=args.max_concurrent), args.max_connections, args.queue_timeout)
     print(f"serving {args.onnx or args.run_dir} ({backend.name}) on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(
@@ -68,7 +76,7 @@ def add_serve(sub) -> None:
     srv.add_argument("--onnx", metavar="FILE", help="serve this ONNX export with onnxruntime instead")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     srv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    srv.add_argument("--threads", type=int, default=None, help="compute threads (default: the library's)")
+    srv.add_argument("--threads", type=int, default=None, help="compute threads (default: one per free core)")
     srv.add_argument("--max-concurrent", type=int, default=2, help="generations running at once (default: 2)")
     srv.add_argument(
         "--max-connections",

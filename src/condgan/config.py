@@ -231,7 +231,9 @@ class TrainConfig:
     eval_per_class: int = 200  # generated images per class in those evaluations
     best_metric: str = "fid"  # fid | intra_fid | cond_acc: picks checkpoints/best.pt
     log_every: int = 100  # steps between metrics.jsonl lines (the only host syncs)
-    threads: int | None = None  # torch intra-op threads; None: torch's default (one per physical core)
+    # torch intra-op threads; None: one per core that other processes leave free, re-chosen as
+    # their load changes (condgan.threads; said in the log)
+    threads: int | None = None
     device: str = "auto"  # auto (a GPU when there is one) | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 autocast where the hardware has bf16) | bf16 | fp32
     channels_last: bool | None = None  # NHWC memory format for conv models; None: on (measured faster on CPU)

@@ -1,8 +1,8 @@
 """Which evaluation a run gets: chosen by its dataset through a registry, else by its condition.
 
 Class-conditional runs and samples files get the full report (condgan.metrics.report);
-a several-factor dataset registers its own evaluator (coloured-mnist: per-factor accuracy on
-seen and held-out combinations). Each evaluator writes its report files and returns the
+a several-factor dataset registers its own evaluator (coloured-mnist, emoji-people: per-factor
+accuracy on seen and held-out combinations). Each evaluator writes its report files and returns the
 headline figures as one JSON-able dict.
 """
 
@@ -60,6 +60,19 @@ def evaluate_coloured_mnist(req: EvalRequest) -> tuple[dict, list[Path]]:
     return {k: v for k, v in result.items() if k != "combos"}, [req.source / "eval.json"]
 
 
+def evaluate_attributes(req: EvalRequest) -> tuple[dict, list[Path]]:
+    from condgan.metrics.attributes import generation_report
+
+    data = run_data(req.source)
+    G, _ = load_generator(req.source)
+    total = max(1, req.per_class) * 10  # --per-class 1000 -> 10,000 images over the seen combinations
+    result = generation_report(
+        G, data["dataset"], data.get("holdout"), total=total, seed=req.seed, img_size=data.get("img_size")
+    )
+    atomic_write_text(req.source / "eval.json", json.dumps(result, indent=2))
+    return result, [req.source / "eval.json"]
+
+
 def evaluate_images(req: EvalRequest) -> tuple[dict, list[Path]]:
     from condgan.metrics.translation import evaluate_translation
     from condgan.metrics.unpaired import evaluate_cycle
@@ -74,6 +87,7 @@ def evaluate_images(req: EvalRequest) -> tuple[dict, list[Path]]:
 
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
 EVALUATORS.add("coloured-mnist", evaluate_coloured_mnist)
+EVALUATORS.add("emoji-people", evaluate_attributes)
 
 
 def evaluator_for(source: Path, spec: Condition | None, translated: bool = False) -> Evaluator:

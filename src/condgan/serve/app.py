@@ -32,6 +32,7 @@ MAX_URL = 2048  # a longer request line is refused before any work
 MAX_UPLOAD = 4 * 2**20  # bytes of an image POSTed to /api/translate
 MAX_UPLOAD_PIXELS = 4096 * 4096  # its decoded size, checked from the header before decoding
 COLUMNS = 8
+MAX_ATTRS = 512  # characters of an attrs query: every factor of emoji-people named with its longest value
 Seed = Query(0, ge=0, le=MAX_SEED, description="noise seed: same seed, same images")
 
 
@@ -56,12 +57,30 @@ class Generation:
     def label_index(self, label: str | None) -> int | None:
         if self.backend.in_channels:
             raise CondganError("this generator translates images: POST an image to /api/translate")
+        if self.backend.factors is not None:
+            names = ", ".join(self.backend.factors.factor_names)
+            raise CondganError(f"this generator takes attrs (factors: {names}), e.g. attrs=NAME=VALUE,NAME=VALUE")
         return label_for(
             label,
             self.backend.class_names,
             refuse="this generator is unconditional: it takes no label",
             require=f"label is required: a class index 0..{self.k - 1} or a name",
         )
+
+    def condition(self, label: str | None, attrs: str | None, n: int = 1) -> np.ndarray | None:
+        """(n, K) condition rows for a request: a class (label) or, for a several-factor run, attrs."""
+        spec = self.backend.factors
+        if spec is None:
+            if attrs is not None:
+                raise CondganError("this generator takes a class (label), not attrs")
+            index = self.label_index(label)
+            return self.one_hot([index] * n) if index is not None else None
+        if label is not None:
+            self.label_index(label)  # the one-line refusal
+        if attrs is None:
+            example = ",".join(f"{f.name}={f.default or f.values[0]}" for f in spec.factors)
+            raise CondganError(f"attrs is required, e.g. attrs={example}")
+        return np.repeat(spec.encode(spec.parse(attrs)[None]), n, axis=0)
 
     def noise(self, n: int, seed: int) -> np.ndarray:
         return noise(n, self.backend.z_dim, seed)
@@ -112,8 +131,10 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
 
     @app.get("/api/classes")
     async def classes() -> dict:
+        factors = backend.factors.to_json()["factors"] if backend.factors is not None else []
         return {
-            "classes": backend.class_names,
+            "classes": [] if factors else backend.class_names,  # a several-factor run: its factors instead
+            "factors": factors,
             "conditional": bool(backend.class_names),
             "z_dim": backend.z_dim,
             "img_size": backend.img_size,
@@ -132,12 +153,11 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
     @app.get("/api/generate")
     async def generate_images(
         label: str | None = Query(None, max_length=64, description="class index or name"),
+        attrs: str | None = Query(None, max_length=MAX_ATTRS, description="several-factor runs: NAME=VALUE,..."),
         n: int = Query(1, ge=1, le=MAX_N),
         seed: int = Seed,
     ) -> Response:
-        index = gen.label_index(label)
-        condition = gen.one_hot([index] * n) if index is not None else None
-        return png(await gen(gen.noise(n, seed), condition), COLUMNS)
+        return png(await gen(gen.noise(n, seed), gen.condition(label, attrs, n)), COLUMNS)
 
     @app.get("/api/grid")
     async def every_class(n: int = Query(8, ge=1, le=16), seed: int = Seed) -> Response:
@@ -146,27 +166,37 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
             raise CondganError("this generator translates images: POST an image to /api/translate")
         if not gen.k:
             raise CondganError("this generator is unconditional: it has no classes to show")
+        spec = gen.backend.factors
+        if spec is not None:  # the picture of condgan sample: two factors as rows x columns, one noise per row
+            codes, per_row = spec.grid_codes()
+            if per_row > 1:
+                z = np.repeat(gen.noise(len(codes) // per_row, seed), per_row, axis=0)
+                return png(await gen(z, spec.encode(codes)), per_row)
+            z = np.tile(gen.noise(n, seed), (len(codes), 1))
+            return png(await gen(z, spec.encode(np.repeat(codes, n, axis=0))), n)
         z = np.tile(gen.noise(n, seed), (gen.k, 1))
         return png(await gen(z, gen.one_hot(np.repeat(np.arange(gen.k), n).tolist())), n)
 
     @app.get("/api/interpolate")
     async def interpolate(
         kind: str = Query("class", pattern="^(class|seed)$"),
-        a: str = Query(..., max_length=64, description="class (kind=class) or seed (kind=seed)"),
-        b: str = Query(..., max_length=64),
+        a: str = Query(..., max_length=MAX_ATTRS, description="class or attrs (kind=class), or seed (kind=seed)"),
+        b: str = Query(..., max_length=MAX_ATTRS),
         t: float = Query(0.5, ge=0.0, le=1.0),
         label: str | None = Query(None, max_length=64),
+        attrs: str | None = Query(None, max_length=MAX_ATTRS),
         seed: int = Seed,
     ) -> Response:
-        """One image at position t between two classes (same noise) or two seeds (same class)."""
+        """One image at position t between two classes or attribute sets (same noise) or two seeds (same condition)."""
         if kind == "class":
             z = gen.noise(1, seed)
-            condition = lerp(gen.one_hot([gen.label_index(a)]), gen.one_hot([gen.label_index(b)]), t)
+            factors = gen.backend.factors is not None
+            ends = [gen.condition(None, v) if factors else gen.condition(v, None) for v in (a, b)]
+            condition = lerp(ends[0], ends[1], t)
         else:
             sa, sb = (_seed(v, name) for v, name in ((a, "a"), (b, "b")))
             z = slerp(gen.noise(1, sa)[0], gen.noise(1, sb)[0], t)[None]
-            index = gen.label_index(label)
-            condition = gen.one_hot([index]) if index is not None else None
+            condition = gen.condition(label, attrs)
         return png(await gen(z, condition), 1)
 
 

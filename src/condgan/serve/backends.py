@@ -1,9 +1,10 @@
 """Generators behind the server: a `generator/` folder (PyTorch) or an .onnx file (onnxruntime).
 
 Both take noise z (N, z_dim) float32 and conditions (N, K) float32 (one-hot rows, or their
-mixtures) and return images (N, C, H, W) in [-1, 1] as numpy arrays; an image-to-image
-generator (`in_channels` > 0) takes an input image (N, C_in, H, W) in [-1, 1] instead
-(`translate`). The ONNX backend never imports torch.
+mixtures; for a several-factor run the attribute vectors of `factors`) and return images
+(N, C, H, W) in [-1, 1] as numpy arrays; an image-to-image generator (`in_channels` > 0) takes
+an input image (N, C_in, H, W) in [-1, 1] instead (`translate`). The ONNX backend never imports
+torch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from condgan.conditions import ConditionSpec
 from condgan.errors import CondganError
+
+
+def several_factors(condition: object) -> ConditionSpec | None:
+    """The condition when it is made of several factors (requests name attributes, not a class)."""
+    if isinstance(condition, ConditionSpec) and condition.factors and not condition.is_classes:
+        return condition
+    return None
 
 
 class Backend:
@@ -26,6 +35,7 @@ class Backend:
     in_size: int = 0  # and this many px (img_size, or smaller for superres*-small)
     label_names: tuple[str, ...] = ()  # a translator that takes each input's class too (model.with_label)
     reverse: Backend | None = None  # a CycleGAN run's other translator (B to A), served beside this one
+    factors: ConditionSpec | None = None  # a several-factor run: what `attrs` requests are read against
 
     @property
     def directions(self) -> dict[str, Backend]:
@@ -58,6 +68,7 @@ class TorchBackend(Backend):
         self.in_channels = cfg.get("in_channels", 0)
         self.in_size = cfg.get("in_size", self.img_size)
         self.label_names = tuple(condition.class_names) if getattr(condition, "labelled", False) else ()
+        self.factors = several_factors(condition)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         import torch
@@ -100,6 +111,8 @@ class OnnxBackend(Backend):
         self.in_size = int(meta.get("in_size", self.img_size))
         image = meta.get("conditions") or {}
         self.label_names = tuple(image.get("source_classes", ())) if image.get("labelled") else ()
+        if image.get("kind") == ConditionSpec.kind:
+            self.factors = several_factors(ConditionSpec.from_json(image))
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         feeds = {"z": z} if condition is None else {"z": z, "condition": condition}

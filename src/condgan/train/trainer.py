@@ -28,6 +28,7 @@ from condgan.objectives.base import param_groups
 from condgan.optim import OPTIMIZERS, decay_factor
 from condgan.progress import bar as progress_bar
 from condgan.sampling import noise
+from condgan.threads import Governor
 from condgan.train.checkpoint import load_checkpoint, save_checkpoint
 from condgan.train.distributed import (
     DistInfo,
@@ -354,6 +355,10 @@ class Trainer:
 
                 self.tb = TensorBoardLog(self.run_dir, self.config.to_dict(), start_step=self.step)
                 self.log.sink = self.tb.row
+        self.governor = None
+        if self.config.train.threads is None and self.device.type == "cpu" and self.dist.world_size == 1:
+            self.governor = Governor(self.say)  # one thread per core other processes leave free
+            self.governor.start()
         self.guard.remember()  # the state training starts from is the first good one
         self._saved_at = time.monotonic()
         try:
@@ -375,6 +380,8 @@ class Trainer:
             if stop.signal:
                 self._interrupted(stop.signal)
             self.train_step()
+            if self.governor is not None:
+                self.governor.tick()
             if faults.after_step(self.step):
                 with torch.no_grad():
                     next(self.nets[self.family.generators[0]].parameters()).fill_(float("nan"))
