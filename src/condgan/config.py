@@ -443,7 +443,8 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
-            raise CondganError(f"unknown config key '{prefix}{key}'; valid: {', '.join(prefix + k for k in fields)}")
+            valid = ", ".join(prefix + k for k in fields)
+            raise CondganError(f"unknown config key {prefix + str(key)!r}; valid: {valid}")  # repr: one line
         kind = _field_type(cls, key)
         section = _section(kind)
         if section is not None and (value is not None or not isinstance(kind, types.UnionType)):

@@ -51,7 +51,7 @@ def test_coloured_mnist_holds_combinations_out_of_training_only():
     assert 0.75 < len(train) / 60000 < 0.85  # a fifth of each held-out digit's images is gone
     with pytest.raises(CondganError, match=r"data.holdout expects 'diagonal' or digit=colour pairs"):
         holdout_pairs("3=pink")
-    with pytest.raises(CondganError, match=r"data.holdout applies to coloured-mnist only"):
+    with pytest.raises(CondganError, match=r"data.holdout applies to coloured-mnist and emoji-people only"):
         load_dataset("mnist", holdout="diagonal")
 
 

@@ -27,16 +27,16 @@ def test_domain_classifier_is_accurate(classifier):
 
 def test_eval_of_real_and_shuffled_samples(classifier, tmp_path):
     test = load_dataset("mnist", "test")
-    images = test.images[:, 0].numpy()
-    save_samples(tmp_path / "real.npz", images, test.labels.numpy())
+    images = test.images[:, 0].numpy()[:3000]  # the full report on 3,000 (10,000 took 90 s of the suite)
+    save_samples(tmp_path / "real.npz", images, test.labels.numpy()[:3000])
     real = evaluate(tmp_path / "real.npz")
-    assert real["cond_acc"] >= 0.99 and real["n_fake"] == real["n_real"] == 10000
+    assert real["cond_acc"] >= 0.99 and real["n_fake"] == 3000
     assert json.loads((tmp_path / "real.eval.json").read_text())["cond_acc"] == real["cond_acc"]
     assert real["inception"].startswith("not computed: pass --inception-weights PATH")  # never downloads
     # A problem with the Inception weights is reported, and never fails the other metrics.
     missing = evaluate(tmp_path / "real.npz", full=False, inception_weights=tmp_path / "missing.pth")
     assert "no such file" in missing["inception"] and missing["cond_acc"] == real["cond_acc"]
-    shuffled = np.random.default_rng(0).permutation(test.labels.numpy())
+    shuffled = np.random.default_rng(0).permutation(test.labels.numpy()[:3000])
     save_samples(tmp_path / "shuffled.npz", images, shuffled)
     assert evaluate(tmp_path / "shuffled.npz", full=False)["cond_acc"] <= 0.15
 
