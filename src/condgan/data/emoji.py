@@ -282,26 +282,28 @@ def slug(text: str) -> str:
     return "-".join(text.lower().replace("&", " ").split())
 
 
-def _group_factor(entries: list[Entry], key: Callable[[Entry], str], name: str) -> tuple[Factor, np.ndarray]:
-    values = tuple(dict.fromkeys(slug(key(e)) for e in entries))  # in the list's (CLDR) order
-    return Factor(name, values), np.array([[values.index(slug(key(e)))] for e in entries], np.int64)
+def _by_group(
+    font: ColourFont, rows: list[tuple[Entry, str]], size: int, by: str, inputs: np.ndarray | None = None
+) -> Built:
+    """One class per Unicode group or subgroup (in the list's CLDR order), split by figure."""
+    entries = [e for e, _ in rows]
+    values = tuple(dict.fromkeys(slug(getattr(e, by)) for e in entries))
+    figures = np.array([figure_of(e.codepoints) for e in entries])
+    return Built(
+        images=np.stack([on_canvas(font.rgba(g), size) for _, g in rows]),
+        codes=np.array([[values.index(slug(getattr(e, by)))] for e in entries], np.int64),
+        factors=(Factor("class", values),),
+        names=np.array([e.name for e in entries]),
+        figures=figures,
+        test=np.array([in_test(f) for f in figures]),
+        inputs=inputs,
+    )
 
 
 def build_emoji(size: int, by: str) -> Built:
     """emoji / emoji-subgroups: every emoji the colour font draws, class = its group or subgroup."""
     font = ColourFont(source_path(NOTO))
-    rows = _every_emoji(font, single_only=False)
-    entries = [e for e, _ in rows]
-    factor, codes = _group_factor(entries, lambda e: e.group if by == "group" else e.subgroup, "class")
-    figures = np.array([figure_of(e.codepoints) for e in entries])
-    return Built(
-        images=np.stack([on_canvas(font.rgba(g), size) for _, g in rows]),
-        codes=codes,
-        factors=(factor,),
-        names=np.array([e.name for e in entries]),
-        figures=figures,
-        test=np.array([in_test(f) for f in figures]),
-    )
+    return _by_group(font, _every_emoji(font, single_only=False), size, by)
 
 
 def build_lineart(size: int) -> Built:
@@ -317,18 +319,7 @@ def build_lineart(size: int) -> Built:
             if art is not None:
                 kept.append((entry, glyph))
                 inputs.append(art)
-    entries = [e for e, _ in kept]
-    factor, codes = _group_factor(entries, lambda e: e.group, "class")
-    figures = np.array([figure_of(e.codepoints) for e in entries])
-    return Built(
-        images=np.stack([on_canvas(colour.rgba(g), size) for _, g in kept]),
-        codes=codes,
-        factors=(factor,),
-        names=np.array([e.name for e in entries]),
-        figures=figures,
-        test=np.array([in_test(f) for f in figures]),
-        inputs=np.stack(inputs),
-    )
+    return _by_group(colour, kept, size, "group", np.stack(inputs))
 
 
 def _cmap(path: Path) -> set[int]:

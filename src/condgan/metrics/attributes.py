@@ -14,20 +14,16 @@ space.
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from condgan.conditions import ConditionSpec
 from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches
-from condgan.fileio import atomic_write
 from condgan.images import quantize
-from condgan.metrics.classifier import DomainCNN, cache_dir, cache_key, embed
+from condgan.metrics.classifier import DomainCNN, cache_key, embed, shipped_or_cached
 from condgan.metrics.fid import fid
 from condgan.progress import bar as progress_bar
 from condgan.sampling import sample
@@ -83,26 +79,10 @@ def train_attribute_judge(train: ImageData, *, epochs: int = JUDGE_EPOCHS, seed:
 
 def attribute_judge(train: ImageData, name: str, *, verbose: bool = True) -> DomainCNN:
     """The judge of exactly this training data: shipped, cached, or trained now (and cached)."""
-    key = cache_key(train, 0, JUDGE_EPOCHS)
     model = DomainCNN(train.images.shape[1], train.spec.dim)
-    file = f"{name}-attributes-{key}.safetensors"
-    shipped = resources.files("condgan.metrics") / "weights" / file
-    path = cache_dir() / "classifiers" / file
-    if shipped.is_file():  # exactly this data, arch and length: the key says so
-        with resources.as_file(shipped) as f:
-            model.load_state_dict(load_file(f))
-        return model.eval()
-    if path.is_file():
-        try:
-            model.load_state_dict(load_file(path))
-            return model.eval()
-        except Exception:  # a damaged cache entry is retrained, never trusted
-            path.unlink(missing_ok=True)
-    if verbose:
-        print(f"training the {name} attribute judge (once; cached in {path.parent})", flush=True)
-    model = train_attribute_judge(train, epochs=JUDGE_EPOCHS)
-    atomic_write(path, lambda tmp: save_file(model.state_dict(), tmp))
-    return model
+    stem = f"{name}-attributes-{cache_key(train, 0, JUDGE_EPOCHS)}"
+    say = f"the {name} attribute judge" if verbose else None
+    return shipped_or_cached(model, stem, lambda: train_attribute_judge(train, epochs=JUDGE_EPOCHS), say)
 
 
 def judge_accuracy(judge: DomainCNN, data: ImageData) -> dict[str, float]:

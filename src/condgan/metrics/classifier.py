@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -165,22 +166,34 @@ def cached_classifier(
     train: ImageData, name: str, *, seed: int = 0, epochs: int = 5, verbose: bool = True
 ) -> DomainCNN:
     """Load the classifier of exactly this training data from the cache, or train and cache it."""
-    key = cache_key(train, seed, epochs)
     model = DomainCNN(train.images.shape[1], len(train.class_names))
-    shipped = resources.files("condgan.metrics") / "weights" / f"{name}-{key}.safetensors"
-    if shipped.is_file():  # exactly this data, arch, seed and epochs: the key says so
+
+    def fit() -> DomainCNN:
+        return train_classifier(train, epochs=epochs, seed=seed, progress=f"{name} classifier" if verbose else None)
+
+    return shipped_or_cached(
+        model, f"{name}-{cache_key(train, seed, epochs)}", fit, f"the {name} domain classifier" if verbose else None
+    )
+
+
+def shipped_or_cached(model: DomainCNN, stem: str, fit: Callable[[], DomainCNN], say: str | None) -> DomainCNN:
+    """`model` with the weights of `stem`: shipped in the package, else in the cache, else `fit()`
+    now and cached. The stem holds a digest of the training data, so a file is only ever used for
+    exactly the data, architecture and length it was trained with."""
+    shipped = resources.files("condgan.metrics") / "weights" / f"{stem}.safetensors"
+    if shipped.is_file():
         with resources.as_file(shipped) as file:
             model.load_state_dict(load_file(file))
         return model.eval()
-    path = cache_dir() / "classifiers" / f"{name}-{key}.safetensors"
+    path = cache_dir() / "classifiers" / f"{stem}.safetensors"
     if path.is_file():
         try:
             model.load_state_dict(load_file(path))
             return model.eval()
         except Exception:  # a damaged cache entry is retrained, never trusted
             path.unlink(missing_ok=True)
-    if verbose:
-        print(f"training the {name} domain classifier (once; cached in {path.parent})", flush=True)
-    model = train_classifier(train, epochs=epochs, seed=seed, progress=f"{name} classifier" if verbose else None)
+    if say:
+        print(f"training {say} (once; cached in {path.parent})", flush=True)
+    model = fit()
     atomic_write(path, lambda tmp: save_file(model.state_dict(), tmp))
     return model
