@@ -55,6 +55,7 @@ def test_the_governor_changes_its_mind_and_says_so(monkeypatch):
             threads.Sample(21.0, 20.0, 20.0),  # others: 0.0 -> back to every core
         ]
     )
+    monkeypatch.setattr(threads, "_torch_default", 8)  # torch's own count: the cap of every choice
     said = []
     gov = threads.Governor(said.append, every=5.0)
     gov.available, gov.threads, gov.last = 2, 2, next(readings)

@@ -25,9 +25,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if threads is None:  # one per core that other processes leave free (condgan.threads)
         from condgan.threads import choose_now
 
-        chosen = choose_now()
+        chosen = choose_now(apply=False)  # the backend sets them (onnxruntime's without loading torch)
         if chosen is not None:
-            threads = chosen.threads
+            threads = chosen.threads if chosen.threads < chosen.available or chosen.by_hand else None
             print(f"compute threads: {chosen.reason}", flush=True)
     backend = OnnxBackend(args.onnx, threads) if args.onnx else TorchBackend(args.run_dir, threads)
     app = Admission(create_app(backend, max_concurrent=args.max_concurrent), args.max_connections, args.queue_timeout)

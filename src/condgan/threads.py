@@ -11,33 +11,50 @@ choose once at start. `train.threads` (or `--threads`), or CONDGAN_THREADS=N for
 fixes the count instead: a run whose thread count changes is not bit-for-bit reproducible (a
 float sum split over other threads rounds differently), so the test suite fixes it.
 
-Linux only (/proc/stat); elsewhere the library's default stays.
+Linux only (/proc/stat); elsewhere the library's default stays. torch is imported only to set
+its count, so `condgan serve --onnx` chooses onnxruntime's threads without loading torch.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
 
 from condgan.errors import CondganError
 
 CHECK_SECONDS = 10.0  # how often training re-measures the machine
 FIRST_LOOK_SECONDS = 0.1  # the measurement before the first choice
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_LIBRARY_DEFAULT = torch.get_num_threads()  # one per physical core, before anything changes it
+_torch_default: int | None = None  # torch's own count (one per physical core), before we change it
+
+
+def _torch():
+    global _torch_default
+    import torch
+
+    if _torch_default is None:
+        _torch_default = torch.get_num_threads()
+    return torch
 
 
 def cores() -> int:
-    """The cores this process may run on (its affinity), as the library counts them by default."""
+    """The cores this process may run on (its affinity; with torch loaded, at most torch's default)."""
     try:
         allowed = len(os.sched_getaffinity(0))
     except AttributeError:
         allowed = os.cpu_count() or 1
-    return max(1, min(allowed, _LIBRARY_DEFAULT))
+    if "torch" in sys.modules:
+        _torch()
+        allowed = min(allowed, _torch_default or allowed)
+    return max(1, allowed)
+
+
+def set_torch_threads(threads: int) -> None:
+    torch = _torch()
+    torch.set_num_threads(min(threads, _torch_default or threads))
 
 
 def fixed() -> int | None:
@@ -106,12 +123,14 @@ class Choice:
         return f"{self.threads} thread(s): other processes use {self.others:.1f} of {self.available} core(s)"
 
 
-def choose_now(seconds: float = FIRST_LOOK_SECONDS) -> Choice | None:
-    """Look at the machine for `seconds` and set the thread count; None where the machine cannot
-    be read (the library's default stays)."""
+def choose_now(seconds: float = FIRST_LOOK_SECONDS, apply: bool = True) -> Choice | None:
+    """Look at the machine for `seconds` and (`apply`) set torch's thread count when it is to be
+    fewer than every core or fixed by hand; None where the machine cannot be read (the library's
+    default stays)."""
     by_hand = fixed()
     if by_hand is not None:
-        torch.set_num_threads(by_hand)
+        if apply:
+            _torch().set_num_threads(by_hand)
         return Choice(by_hand, cores(), by_hand=True)
     before = sample()
     if before is None:
@@ -122,7 +141,8 @@ def choose_now(seconds: float = FIRST_LOOK_SECONDS) -> Choice | None:
         return None
     available, others = cores(), busy_elsewhere(before, after)
     choice = Choice(choose_threads(available, others), available, others)
-    torch.set_num_threads(choice.threads)
+    if apply and choice.threads < available:  # alone: the library's own default stays
+        set_torch_threads(choice.threads)
     return choice
 
 
@@ -133,13 +153,15 @@ class Governor:
     def __init__(self, say: Callable[[str], None], every: float = CHECK_SECONDS) -> None:
         self.say, self.every = say, every
         self.available = cores()
-        self.threads = torch.get_num_threads()
+        self.threads = _torch().get_num_threads()
         self.last = sample()
         self.changes: list[tuple[int, int]] = []  # (from, to), for tests and the log
 
     def start(self) -> None:
         chosen = choose_now()
         if chosen is not None:
+            if not chosen.by_hand:  # also back to every core, after an earlier training in this process
+                set_torch_threads(chosen.threads)
             self.threads = chosen.threads
             self.say(f"compute threads: {chosen.reason}")
         self.last = None if chosen is None or chosen.by_hand else sample()  # by hand: never re-chosen
@@ -155,7 +177,11 @@ class Governor:
         self.last = now
         threads = choose_threads(self.available, others)
         if threads != self.threads:
-            torch.set_num_threads(threads)
+            set_torch_threads(threads)
             self.changes.append((self.threads, threads))
             self.say(f"compute threads {self.threads} -> {Choice(threads, self.available, others).reason}")
             self.threads = threads
+
+
+if "torch" in sys.modules:  # remember torch's own count before anything in this process changes it
+    _torch()

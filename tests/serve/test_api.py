@@ -87,6 +87,7 @@ def test_onnx_serving_never_imports_torch(tiny_onnx):
         "from condgan.serve.backends import OnnxBackend; "
         f"b = OnnxBackend({str(tiny_onnx)!r}); create_app(b); import numpy as np; "
         "b(np.zeros((1, b.z_dim), np.float32), np.eye(10, dtype=np.float32)[:1]); "
+        "from condgan.threads import choose_now; choose_now(0.05, apply=False); "  # as cmd_serve does
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
