@@ -33,7 +33,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from condgan.config import load_config, preset_names
@@ -314,38 +314,33 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     args = parser.parse_args()
-    unpaired = [p for p in args.presets if load_config(p).data.unpaired]
-    images = [p for p in args.presets if load_config(p).data.task and p not in unpaired]
-    attributes = [
-        p for p in args.presets if not load_config(p).data.task and load_config(p).data.dataset in ATTRIBUTE_DATASETS
-    ]
+    data = {p: load_config(p).data for p in args.presets}  # each preset's config read once
+    unpaired = [p for p in args.presets if data[p].unpaired]
+    images = [p for p in args.presets if data[p].task and p not in unpaired]
+    attributes = [p for p in args.presets if not data[p].task and data[p].dataset in ATTRIBUTE_DATASETS]
     others = [p for p in args.presets if p not in images and p not in unpaired and p not in attributes]
     # one step per preset run (an image preset is two trainings); an ETA on a terminal only
     runs = len(images) + len(unpaired) + len(attributes) + len(others) * (2 if args.cross else 1)
     bar = progress_bar(runs, "presets", "run")
+
+    def run_each(presets: list[str], run: Callable[[str, argparse.Namespace], dict]) -> list[dict]:
+        rows = []
+        for preset in presets:
+            bar.set_description(preset)
+            rows.append(run(preset, args))
+            bar.update()
+        return rows
+
     if attributes:
-        attribute_rows = []
-        for preset in attributes:
-            bar.set_description(preset)
-            attribute_rows.append(run_attributes(preset, args))
-            bar.update()
-        replace_block(args.out, "attributes", attributes_table(attribute_rows))
+        replace_block(args.out, "attributes", attributes_table(run_each(attributes, run_attributes)))
     if unpaired:
-        unpaired_rows = []
-        for preset in unpaired:
-            bar.set_description(preset)
-            unpaired_rows.append(run_unpaired(preset, args))
-            bar.update()
+        unpaired_rows = run_each(unpaired, run_unpaired)
         for r in unpaired_rows:
             ab = r["cyclegan"]["AtoB"]["model"]
             print(f"{r['preset']}: A to B {ab['class_preserved']:.1%} class preserved, FID {ab['fid']:.2f}")
         replace_block(args.out, "unpaired", unpaired_table(unpaired_rows))
     if images:
-        image_rows = []
-        for preset in images:
-            bar.set_description(preset)
-            image_rows.append(run_image(preset, args))
-            bar.update()
+        image_rows = run_each(images, run_image)
         for r in image_rows:
             print(
                 f"{r['preset']}: {r['pix2pix']['class_preserved']:.1%} class preserved, FID {r['pix2pix']['fid']:.2f}"
@@ -353,7 +348,7 @@ def main() -> None:
         replace_block(args.out, "images", image_table(image_rows))
     rows = []
     for preset in others:
-        own = load_config(preset).data.dataset
+        own = data[preset].dataset
         for dataset in [own, OTHER[own]] if args.cross else [own]:
             bar.set_description(f"{preset} on {dataset}")
             row = run_one(preset, dataset, args)

@@ -3,6 +3,7 @@ and the governor's changes of mind — units, not timings."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -96,3 +97,18 @@ def test_a_busy_process_is_seen_on_the_real_machine():
         busy.wait()
     assert choice is not None and choice.others >= 0.6 and choice.threads < choice.available
     assert torch.get_num_threads() == choice.threads
+
+
+def test_a_bad_thread_count_is_one_line_on_the_command_line(tmp_path):
+    env = {**os.environ, "CONDGAN_THREADS": "two"}
+    result = subprocess.run(
+        [sys.executable, "-m", "condgan", "eval", str(tmp_path / "none.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.strip() == "condgan: error: CONDGAN_THREADS must be a whole number 1..1024, got 'two'"
+    )

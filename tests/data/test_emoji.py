@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -135,9 +136,13 @@ def test_a_different_font_or_a_missing_one_is_refused(tmp_path, monkeypatch):
 
 
 def test_cli_build_and_its_errors(tmp_path):
-    def run(*args):
+    def run(*args, env=None):
         return subprocess.run(
-            [sys.executable, "-m", "condgan", "data", *args], capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "condgan", *(args if args[0] == "train" else ("data", *args))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
         )
 
     ok = run("build", "emoji-lineart", "--img-size", "16")
@@ -149,3 +154,11 @@ def test_cli_build_and_its_errors(tmp_path):
     ):
         bad = run(*args)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+    held = run("train", "--dataset", "emoji-people", "--set", "data.holdout=hair=green", "--out", str(tmp_path / "r"))
+    assert held.returncode == 2 and "data.holdout: 'hair=green' is not NAME=VALUE" in held.stderr
+    for source in (emoji.NOTO, emoji.EMOJI_TEST):
+        shutil.copy(source.path, tmp_path / source.name)
+    shutil.copy(emoji.SYMBOLA.path, tmp_path / emoji.NOTO.name)  # another file under Noto's name
+    other = run("build", "emoji", env={**os.environ, "CONDGAN_EMOJI_SOURCES": str(tmp_path)})
+    assert other.returncode == 2 and "is not the pinned fonts-noto-color-emoji 2.042" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
