@@ -7,7 +7,8 @@ Each picture is made by the same command a user types (`condgan sample RUN --n 8
 after `condgan train --config PRESET`); the seed recipe's health.png comes from
 `condgan train --config mnist-cgan-mlp-seed`; the image-to-image pictures are input | output
 | target rows of the first 8 test pairs (`condgan.translate.translation_grid`, what the
-per-epoch grids of such a run show). augmentation.png (when benchmarks/augmentation.py has
+per-epoch grids of such a run show); emoji-stargan.png is `condgan translate RUN --split test`
+(held-out people, each edit beside the true emoji). augmentation.png (when benchmarks/augmentation.py has
 run): per digit, the 10 real training images its k=10 generator saw | 10 it generates.
 """
 
@@ -89,6 +90,9 @@ def main() -> None:
     augmentation = ROOT / "runs" / "augmentation" / "mnist-k10"
     if (augmentation / "generator" / "config.json").is_file():
         augmentation_picture(augmentation, IMAGES / "augmentation.png")
+    edits = run_of("emoji-stargan", args.runs)  # held-out people: the input, then each edit beside its truth
+    condgan("translate", edits, "--split", "test", "--n", "8", "--scale", "3", "--out", IMAGES / "emoji-stargan.png")
+    print(f"wrote {IMAGES / 'emoji-stargan.png'}")
     seed = run_of("mnist-cgan-mlp-seed", args.runs)
     shutil.copyfile(seed / "health.png", IMAGES / "health-seed.png")
     print(f"wrote {IMAGES / 'health-seed.png'}")

@@ -83,7 +83,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     what = f"{config.data.dataset} ({config.data.task})" if config.data.task else config.data.dataset
     say(f"training {config.model.name} on {what} for {trainer.total_steps} steps{ranks} -> {run_dir}")
     trainer.fit()
-    if config.data.task:
+    if config.model.stargan is not None:
+        say(f'done: {run_dir}\nedit with: condgan translate {run_dir} face.png --attrs "..." --out edited.png')
+    elif config.data.task:
         say(f"done: {run_dir}\ntranslate with: condgan translate {run_dir} --split test --out translated.npz")
     else:
         say(

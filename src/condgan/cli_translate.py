@@ -1,4 +1,4 @@
-"""`condgan translate`: a pix2pix run's generator applied to image files or to a dataset split."""
+"""`condgan translate`: a pix2pix, CycleGAN or StarGAN run's generator applied to image files or to a dataset split."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from condgan.errors import CondganError
 def cmd_translate(args: argparse.Namespace) -> None:
     import torch
 
-    from condgan.images import hwc, save_png
     from condgan.models.storage import load_generator
-    from condgan.translate import read_inputs, require_image_condition, translate, translation_grid
+    from condgan.translate import read_inputs, require_image_condition, translate
 
     G, condition = load_generator(args.run_dir, args.direction)
     condition = require_image_condition(condition, "condgan translate")
     out = Path(args.out)
+    if condition.attributes is not None:
+        _edit(G, condition, args, out)
+        return
+    if args.attrs is not None:
+        raise CondganError("--attrs gives the target attributes of a StarGAN run; this generator translates alone")
     if args.split is not None:
         if args.inputs:
             raise CondganError("give INPUT files or --split, not both")
@@ -40,10 +44,62 @@ def cmd_translate(args: argparse.Namespace) -> None:
     inputs, files = read_inputs([Path(p) for p in args.inputs], condition, resize=args.resize)
     labels = torch.full((len(inputs),), label) if label is not None else None
     outputs = translate(G, inputs, labels)
-    if out.suffix == ".png":  # one file: the output itself, or input | output rows for several
+    _write_outputs(G, outputs, inputs, files, out, args.scale, labels=labels)
+
+
+def _edit(G, condition, args: argparse.Namespace, out: Path) -> None:
+    """A StarGAN run: INPUT files edited into --attrs, or with --split a picture of held-out edits."""
+    import torch
+
+    from condgan.images import save_png
+    from condgan.translate import read_inputs, translate
+
+    if args.label is not None or args.direction not in (None, "AtoB"):
+        raise CondganError("a StarGAN run takes --attrs (the target attributes), not --label or --direction")
+    if args.split is not None:
+        if args.inputs:
+            raise CondganError("give INPUT files or --split, not both")
+        if args.split != "test" or out.suffix != ".png":
+            raise CondganError(
+                "a StarGAN run's --split test writes a .png of held-out edits beside their truths "
+                "(measure them with condgan eval RUN)"
+            )
+        from condgan.metrics.edits import DEFAULT_TARGETS, edit_picture
+
+        if not 1 <= args.n <= 64:
+            raise CondganError(f"--n must be 1..64 rows for a picture, got {args.n}")
+        targets = [t.strip() for t in args.attrs.split(";") if t.strip()] if args.attrs else list(DEFAULT_TARGETS)
+        save_png(edit_picture(Path(args.run_dir), targets, args.n, args.data_dir), out, scale=args.scale)
+        print(f"wrote {out} (held-out images: input, then each edit beside the true emoji)")
+        return
+    if args.attrs is None:
+        names = ", ".join(condition.attributes.factor_names)
+        raise CondganError(
+            f'give --attrs: the attributes to change, e.g. --attrs "{names.split(", ")[0]}=..." ({names})'
+        )
+    vector = condition.attributes.edit(args.attrs)  # checked before any file is read
+    if not args.inputs:
+        raise CondganError("give INPUT images (files or folders) to edit")
+    inputs, files = read_inputs([Path(p) for p in args.inputs], condition, resize=args.resize)
+    attributes = torch.from_numpy(vector).expand(len(inputs), -1)
+    outputs = translate(G, inputs, attributes=attributes)
+    _write_outputs(G, outputs, inputs, files, out, args.scale, attributes=attributes)
+
+
+def _write_outputs(G, outputs, inputs, files, out: Path, scale: int, labels=None, attributes=None) -> None:
+    """One .png (the output, or input | output rows for several inputs) or a folder of outputs."""
+    import torch
+
+    from condgan.images import hwc, save_png
+    from condgan.translate import translation_grid
+
+    if out.suffix == ".png":
         grid = len(files) > 1
-        picture = translation_grid(G, torch.from_numpy(inputs), None, labels) if grid else hwc(outputs.numpy())[0]
-        save_png(picture, out, scale=args.scale)
+        if grid:
+            picture = translation_grid(G, torch.from_numpy(inputs), None, labels, attributes=attributes)
+        else:
+            picture = hwc(outputs.numpy())[0]
+        save_png(picture, out, scale=scale)
         print(f"wrote {out} ({len(files)} input(s))")
         return
     if out.suffix:
@@ -103,7 +159,9 @@ def _split_picture(G, condition, args: argparse.Namespace, out: Path) -> None:
 
 
 def add_translate(sub) -> None:
-    tr = sub.add_parser("translate", help="translate images with an image-to-image run (pix2pix, CycleGAN)")
+    tr = sub.add_parser(
+        "translate", help="translate images with an image-to-image run (pix2pix, CycleGAN), or edit them (StarGAN)"
+    )
     tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix or CycleGAN run directory (or a generator/ folder)")
     tr.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders of images")
     tr.add_argument(
@@ -113,6 +171,11 @@ def add_translate(sub) -> None:
     )
     tr.add_argument("--n", type=int, default=8, help="with --split and a .png --out: how many pairs (default: 8)")
     tr.add_argument("--label", help="the inputs' class, for a run trained with model.with_label (index or name)")
+    tr.add_argument(
+        "--attrs",
+        help='a StarGAN run: the attributes to change, e.g. "hair=white,age=older" (the others are kept); '
+        "with --split test, several targets separated by ';'",
+    )
     tr.add_argument("--split", choices=["train", "test"], help="translate this split of the run's dataset instead")
     tr.add_argument("--dataset", help="with --split: another dataset than the run's")
     tr.add_argument("--data-dir", help="with --split: folder holding the dataset files")

@@ -154,19 +154,46 @@ class ConditionSpec:
             cols.append((block[:, 0] > 0.5).astype(np.int64) if f.binary else block.argmax(1))
         return np.stack(cols, 1)
 
-    def parse(self, text: str) -> np.ndarray:
-        """'digit=7,colour=red' -> codes (F,). Unnamed binary attributes are 0, unnamed categorical
-        factors take their default; one without a default must be given."""
+    def _named(self, text: str) -> dict[str, str]:
+        """'digit=7,colour=red' -> {"digit": "7", "colour": "red"}, every name one of the factors'."""
         given: dict[str, str] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, sep, value = part.partition("=")
             if not sep:
                 raise CondganError(f"--attrs expects NAME=VALUE pairs separated by commas, got '{part}'")
             given[key.strip()] = value.strip()
-        names = {f.name: f for f in self.factors}
+        names = self.factor_names
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise CondganError(f"unknown attribute '{unknown[0]}'; valid: {', '.join(names)}")
+        return given
+
+    def edit(self, text: str) -> np.ndarray:
+        """An edit's target for StarGAN: 'hair=white,age=older' -> (dim,) float32, the one-hot block
+        of each named factor and an all-zero block ("keep it as it is") for every other one."""
+        given = self._named(text)
+        if not given:
+            raise CondganError(f"--attrs names at least one attribute to change ({', '.join(self.factor_names)})")
+        codes, named = np.zeros(len(self.factors), np.int64), np.zeros(len(self.factors), bool)
+        for j, f in enumerate(self.factors):
+            if f.name in given:
+                if given[f.name] not in f.values:
+                    raise CondganError(f"unknown {f.name} '{given[f.name]}'; valid: {', '.join(f.values)}")
+                codes[j], named[j] = f.values.index(given[f.name]), True
+        return self.encode_named(codes[None], named[None])[0]
+
+    def encode_named(self, codes: np.ndarray, named: np.ndarray) -> np.ndarray:
+        """codes (N, F) and named (N, F) bool -> (N, dim) float32: the encoded codes, with the block
+        of every factor not named all zero (categorical factors only)."""
+        out = self.encode(codes)
+        for j, (f, at) in enumerate(zip(self.factors, self.offsets())):
+            out[~named[:, j], at : at + f.width] = 0.0
+        return out
+
+    def parse(self, text: str) -> np.ndarray:
+        """'digit=7,colour=red' -> codes (F,). Unnamed binary attributes are 0, unnamed categorical
+        factors take their default; one without a default must be given."""
+        given = self._named(text)
         codes = []
         for f in self.factors:
             value = given.get(f.name)
@@ -276,7 +303,9 @@ class ImageCondition:
     img_size px too; smaller (superres4-small: 7 for 28): G enlarges it. `source_classes` name the
     labels that travel with the pairs (an inpainted 7 should still be a 7: eval's "class
     preserved"); () when there are none. `labelled`: G and D take the label too (model.with_label),
-    as one-hot constant maps after the image's channels (condgan.models.conditioning.with_label_maps)."""
+    as one-hot constant maps after the image's channels (condgan.models.conditioning.with_label_maps).
+    `attributes` (StarGAN, task "edit"): G takes the target attributes of these factors as
+    constant maps after the image instead (condgan.models.stargan.with_attribute_maps)."""
 
     in_channels: int
     img_size: int
@@ -284,6 +313,7 @@ class ImageCondition:
     source_classes: tuple[str, ...] = ()
     in_size: int | None = None
     labelled: bool = False
+    attributes: ConditionSpec | None = None  # StarGAN: G also takes the target attributes (task "edit")
     kind: ClassVar[str] = "image"
     dim: ClassVar[int] = 0  # no label columns: the image goes to G and D as it is
     is_classes: ClassVar[bool] = False
@@ -300,10 +330,14 @@ class ImageCondition:
 
     @property
     def label_classes(self) -> int:
-        """How many one-hot label maps follow the image in G's input (0: none)."""
+        """How many label or attribute maps follow the image in G's input (0: none)."""
+        if self.attributes is not None:
+            return self.attributes.dim
         return len(self.source_classes) if self.labelled else 0
 
     def describe(self) -> str:
+        if self.attributes is not None:
+            return f"an image to edit ({self.in_channels} channel(s), {self.img_size} px) and target attributes"
         label = " and its class label" if self.labelled else ""
         return f"an image ({self.task}, {self.in_channels} channel(s), {self.input_size} px){label}"
 
@@ -316,6 +350,7 @@ class ImageCondition:
             "source_classes": list(self.source_classes),
             **({"in_size": self.in_size} if self.in_size else {}),
             **({"labelled": True} if self.labelled else {}),
+            **({"attributes": self.attributes.to_json()} if self.attributes is not None else {}),
         }
 
     @classmethod
@@ -336,7 +371,14 @@ class ImageCondition:
         labelled = data.get("labelled", False)
         if not isinstance(labelled, bool) or (labelled and not names):
             raise CondganError("conditions.labelled must be true or false, and true only with source_classes")
-        return cls(channels, size, task, tuple(names), in_size if in_size != size else None, labelled)
+        attributes = data.get("attributes")
+        if attributes is not None:
+            if not isinstance(attributes, dict):
+                raise CondganError("conditions.attributes must be an object of factors")
+            attributes = ConditionSpec.from_json(attributes)
+            if not attributes.factors or any(f.binary for f in attributes.factors):
+                raise CondganError("conditions.attributes must hold categorical factors")
+        return cls(channels, size, task, tuple(names), in_size if in_size != size else None, labelled, attributes)
 
 
 def translates(condition: Condition | None) -> bool:

@@ -110,6 +110,7 @@ class ModelConfig:
     # pix2pix: G and D also get the source image's class, as one-hot constant maps beside the input
     with_label: bool = False
     cyclegan: CycleGANConfig | None = None  # model cyclegan's own options (None: its defaults)
+    stargan: StarGANConfig | None = None  # model stargan's own options (None: its defaults)
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
@@ -121,6 +122,10 @@ class ModelConfig:
             self.cyclegan = CycleGANConfig()
         elif self.name != "cyclegan" and self.cyclegan is not None:
             raise CondganError(f"model.cyclegan holds the options of model cyclegan, not of {self.name}")
+        if self.name == "stargan" and self.stargan is None:
+            self.stargan = StarGANConfig()
+        elif self.name != "stargan" and self.stargan is not None:
+            raise CondganError(f"model.stargan holds the options of model stargan, not of {self.name}")
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
         if self.activation is not None and self.activation not in ACTIVATIONS:
@@ -167,6 +172,40 @@ class CycleGANConfig:
         for name in ("blocks", "cycle_weight", "cycle_weight_b", "identity_weight", "pool_size", "cycle_noise"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise CondganError(f"model.cyclegan.{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class StarGANConfig:
+    """model.stargan: the options of the StarGAN family (Choi et al. 2018), and only those."""
+
+    # the factors G edits, comma-separated (e.g. "tone,hair,gender,age"); None: every factor of the data
+    attributes: str | None = None
+    blocks: int = 4  # residual blocks of G at a quarter of the image side
+    mask: bool = True  # G draws colour and an attention mask and keeps the input's pixels outside it
+    rec_weight: float = 10.0  # lambda_rec: L1 of G(G(x, c'), c) to x
+    cls_weight: float = 1.0  # lambda_cls: attribute classification, D on reals (source) and G on fakes (target)
+    mask_weight: float = 0.1  # the mask's mean, penalised: edit no more pixels than the attributes need
+    # probability that a factor the target leaves unchanged is given as "keep" (its block all zero)
+    # rather than by its value: users then name only the attributes they change
+    keep: float = 0.5
+    # D steps of attribute classification alone, on real images, before the first GAN update: G's
+    # classification term means something from its first step instead of after D has caught up
+    cls_warmup: int = 0
+
+    def __post_init__(self) -> None:
+        _at_most("model.stargan", blocks=self.blocks)
+        for name in ("blocks", "rec_weight", "cls_weight", "mask_weight", "cls_warmup"):
+            if getattr(self, name) < 0:
+                raise CondganError(f"model.stargan.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.keep <= 1:
+            raise CondganError(f"model.stargan.keep must be in [0, 1], got {self.keep}")
+        if self.attributes is not None and not [a for a in self.attributes.split(",") if a.strip()]:
+            raise CondganError("model.stargan.attributes names factors separated by commas (or null: all of them)")
+
+    def factor_names(self) -> tuple[str, ...] | None:
+        if self.attributes is None:
+            return None
+        return tuple(a.strip() for a in self.attributes.split(",") if a.strip())
 
 
 @dataclass
@@ -312,6 +351,7 @@ class Config:
         self.recipe()  # refuse conflicting combinations when the config is made, not mid-run
         self._check_image_task()
         self._check_unpaired(arch.objective == "cyclegan")
+        self._check_edits(arch.objective == "stargan")
 
     def _check_unpaired(self, cyclegan: bool) -> None:
         """CycleGAN learns from unpaired data, and only CycleGAN does."""
@@ -340,6 +380,21 @@ class Config:
             raise CondganError("model cyclegan takes one D step per G step (train.n_critic 1)")
         if self.model.with_label:
             raise CondganError("model.with_label applies to pix2pix; CycleGAN's domains carry no label")
+
+    def _check_edits(self, stargan: bool) -> None:
+        """StarGAN edits the images of an attribute dataset: what applies to sampling runs does not."""
+        if not stargan:
+            return
+        t = self.train
+        for key, value in (("train.diffaugment", t.diffaugment), ("--eval-every", t.eval_every)):
+            if value:
+                raise CondganError(f"{key} does not apply to model stargan (evaluate its edits with condgan eval)")
+        r = self.recipe()
+        if r.regularisers and r.regularisers[0][0] != "gp":
+            key = REGULARISERS_KEYS.get(r.regularisers[0][0], r.regularisers[0][0])
+            raise CondganError(f"loss.{key} does not apply to model stargan (its terms: model.stargan.*)")
+        if r.clip:
+            raise CondganError("weight clipping (loss wgan) does not apply to model stargan: use wgan-gp")
 
     def _check_image_task(self) -> None:
         """An image-conditioned model needs pairs, and pairs need one; what pairs cannot do is refused."""

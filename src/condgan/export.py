@@ -3,8 +3,10 @@
 The graph takes `z` (N, z_dim) float32 and, for conditional generators, `condition`
 (N, K) float32 — one-hot rows pick a class, mixtures interpolate — and returns `image`
 (N, C, H, W) in [-1, 1]. An image-to-image generator (pix2pix) takes `input` (N, C_in, H, W)
-in [-1, 1] instead. The batch dimension is dynamic. Class names, z_dim, the image shape and
-the condition travel in the model's metadata, so a server needs nothing but the .onnx file.
+in [-1, 1] instead, and a StarGAN editor `input` and `attributes` (N, K) float32: the target
+attributes, one block per factor, all zero to keep it (ConditionSpec.edit). The batch
+dimension is dynamic. Class names, z_dim, the image shape and the condition travel in the
+model's metadata, so a server needs nothing but the .onnx file.
 """
 
 from __future__ import annotations
@@ -46,12 +48,36 @@ class _ImageGraph(nn.Module):
         return self.G(None, image_in)
 
 
+class _EditGraph(nn.Module):
+    """A StarGAN editor with its two inputs: the image and the target attributes."""
+
+    def __init__(self, G: nn.Module) -> None:
+        super().__init__()
+        self.G = G
+
+    def forward(self, image_in: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+        from condgan.models.stargan import with_attribute_maps
+
+        return self.G(None, with_attribute_maps(image_in, attributes))
+
+
+def _run(G: nn.Module, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
+    """G on the graph's inputs by name, as the exported graph computes it."""
+    if "attributes" in feeds:
+        return _EditGraph(G)(feeds["input"], feeds["attributes"])
+    if "input" in feeds:
+        return G(None, feeds["input"])
+    return G(feeds["z"], feeds.get("condition"))
+
+
 def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Inputs of the exported graph by name: z (and a one-hot condition), or an input image."""
     if "in_channels" in G.config:  # the image, then its class maps when G takes a label (with_label)
         size, channels = G.config.get("in_size", G.config["img_size"]), G.config["in_channels"]
         classes = G.config.get("label_classes", 0)
         image = torch.rand(n, channels, size, size, generator=gen) * 2 - 1
+        if "mask" in G.config:  # a StarGAN editor: random target blocks, some all zero (keep)
+            return {"input": image, "attributes": (torch.rand(n, classes, generator=gen) < 0.3).float()}
         if not classes:
             return {"input": image}
         from condgan.models.conditioning import with_label_maps
@@ -88,7 +114,7 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
     G = G.float().cpu().eval()
     feeds = _example_inputs(G, 2)
     args, names = tuple(feeds.values()), list(feeds)
-    graph = _ImageGraph(G) if "input" in feeds else _Graph(G)
+    graph = _EditGraph(G) if "attributes" in feeds else _ImageGraph(G) if "input" in feeds else _Graph(G)
     dynamic = {name: {0: "batch"} for name in [*names, "image"]}
 
     def write(tmp: str) -> None:
@@ -96,6 +122,8 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # G's crop test is shape-constant
             # The TorchScript exporter is deprecated, but needs only `onnx`; the dynamo one adds onnxscript.
             warnings.filterwarnings("ignore", category=DeprecationWarning)
+            # instance norm always normalises by the image's own statistics: "train=True" is its eval mode
+            warnings.filterwarnings("ignore", message=".*'instance_norm' is set to train=True")
             torch.onnx.export(
                 graph,
                 args,
@@ -124,9 +152,6 @@ def parity(G: nn.Module, path: Path | str, n: int = 64, seed: int = 0) -> float:
     feeds = _example_inputs(G, n, torch.Generator().manual_seed(seed))
     G = G.float().cpu().eval()
     with torch.no_grad():
-        if "input" in feeds:
-            expected = G(None, feeds["input"]).numpy()
-        else:
-            expected = G(feeds["z"], feeds.get("condition")).numpy()
+        expected = _run(G, feeds).numpy()
     (actual,) = session.run(["image"], {k: v.numpy() for k, v in feeds.items()})
     return float(np.abs(actual - expected).max())

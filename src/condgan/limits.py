@@ -15,4 +15,5 @@ LIMITS = {
     "data.channels": 4,
     "model.cyclegan.blocks": 32,
     "model.cyclegan.pool_size": 10_000,
+    "model.stargan.blocks": 32,
 }

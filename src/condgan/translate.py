@@ -23,6 +23,7 @@ from condgan.data.image_data import ImageData
 from condgan.errors import CondganError
 from condgan.images import fit_image, quantize
 from condgan.models.conditioning import with_label_maps
+from condgan.models.stargan import StarGenerator, with_attribute_maps
 from condgan.sampling import eval_mode
 
 MAX_INPUT_PIXELS = 4096 * 4096  # a bigger upload or file is refused before it is decoded
@@ -50,14 +51,24 @@ def translate(
     inputs: torch.Tensor | np.ndarray,
     labels: torch.Tensor | np.ndarray | None = None,
     batch_size: int = 256,
+    attributes: torch.Tensor | np.ndarray | None = None,
 ) -> torch.Tensor:
     """inputs: uint8 (N, C_in, H, W) -> G's outputs as uint8 (N, C, H, W) on the CPU. `labels`
-    (N,) int64: each input's class, for a generator trained with model.with_label (else unused)."""
+    (N,) int64: each input's class, for a generator trained with model.with_label (else unused).
+    `attributes` (N, K) float32: each input's target attributes, for a StarGAN editor
+    (ConditionSpec.edit / encode_named: a zero block keeps that factor)."""
     inputs = torch.as_tensor(inputs)
     if inputs.dtype != torch.uint8 or inputs.dim() != 4:
         raise ValueError("translate takes uint8 images of shape (N, C, H, W)")
     classes = getattr(G, "label_classes", 0)
-    if classes:
+    edits = isinstance(G, StarGenerator)
+    if edits:
+        if attributes is None:
+            raise CondganError("this generator edits images into target attributes: give --attrs")
+        attributes = torch.as_tensor(attributes, dtype=torch.float32)
+        if attributes.shape != (len(inputs), classes):
+            raise CondganError(f"attributes must be one row of {classes} columns per input")
+    elif classes:
         if labels is None:
             raise CondganError(f"this generator takes each input's class too: give a label (0..{classes - 1})")
         labels = torch.as_tensor(labels, dtype=torch.int64)
@@ -73,7 +84,10 @@ def translate(
     with eval_mode(G):
         for i in starts:
             x = to_signed_unit(inputs[i : i + batch_size].to(device))
-            y = with_label_maps(x, labels[i : i + batch_size] if classes else None, classes)
+            if edits:
+                y = with_attribute_maps(x, attributes[i : i + batch_size])
+            else:
+                y = with_label_maps(x, labels[i : i + batch_size] if classes else None, classes)
             chunks.append(quantize(G(None, y).float()).cpu())
     return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.uint8)
 
@@ -113,12 +127,16 @@ def enlarged(images: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def translation_grid(
-    G: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None, labels: torch.Tensor | None = None
+    G: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+    attributes: torch.Tensor | None = None,
 ) -> np.ndarray:
     """A picture with rows input | output (| target), one column per pair; uint8 (H, W[, 3])."""
     from condgan.images import PAD, hwc, label_grid, make_grid
 
-    outputs = translate(G, inputs, labels)
+    outputs = translate(G, inputs, labels, attributes=attributes)
     inputs = enlarged(inputs, outputs.shape[-1])  # a superres*-small input, shown at the output's size
     rows = [inputs, outputs] + ([targets] if targets is not None else [])
     channels = max(r.shape[1] for r in rows)

@@ -2,7 +2,8 @@
 
 Class-conditional runs and samples files get the full report (condgan.metrics.report);
 a several-factor dataset registers its own evaluator (coloured-mnist, emoji-people: per-factor
-accuracy on seen and held-out combinations). Each evaluator writes its report files and returns the
+accuracy on seen and held-out combinations); a StarGAN run, its edits against the exact truth
+(condgan.metrics.edits). Each evaluator writes its report files and returns the
 headline figures as one JSON-able dict.
 """
 
@@ -85,6 +86,16 @@ def evaluate_images(req: EvalRequest) -> tuple[dict, list[Path]]:
     return result, [beside(prefix, ".json"), beside(prefix, ".md")]
 
 
+def evaluate_edits(req: EvalRequest) -> tuple[dict, list[Path]]:
+    from condgan.metrics.edits import evaluate_edits as measure
+
+    if req.dataset or req.baseline:
+        raise CondganError(
+            "a StarGAN run is measured on its own dataset's held-out figures: drop --dataset / --baseline"
+        )
+    return measure(req.source, req.data_dir), [req.source / "eval.json", req.source / "eval.md"]
+
+
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
 EVALUATORS.add("coloured-mnist", evaluate_coloured_mnist)
 EVALUATORS.add("emoji-people", evaluate_attributes)
@@ -93,6 +104,8 @@ EVALUATORS.add("emoji-people", evaluate_attributes)
 def evaluator_for(source: Path, spec: Condition | None, translated: bool = False) -> Evaluator:
     """The evaluator of a run (image-to-image, its dataset's, else the class report) or of a
     samples file (`translated`: one written by condgan translate --split)."""
+    if getattr(spec, "attributes", None) is not None:
+        return evaluate_edits
     if translated or translates(spec):
         return evaluate_images
     if spec is None or spec.is_classes or not spec.factors:

@@ -14,6 +14,7 @@ from condgan.models.dcgan import MAX_SIZE, MIN_SIZE, DCGANDiscriminator, DCGANGe
 from condgan.models.mlp import MLPDiscriminator, MLPGenerator
 from condgan.models.pix2pix import NORMS as PIX2PIX_NORMS
 from condgan.models.pix2pix import RECEPTIVE_FIELDS, PatchDiscriminator, UNetGenerator, unet_depth
+from condgan.models.stargan import StarDiscriminator, StarGenerator
 from condgan.registry import Registry
 
 
@@ -29,9 +30,15 @@ class Architecture:
     g_refine: bool = False  # G takes `refine` (model.g_refine: 3x3 convs at its first feature map)
     image_condition: bool = False  # G translates an image (pix2pix): paired data, no z, norm / patch options
     regularisers: tuple[tuple[str, float], ...] = ()  # the family's default regulariser weights (pix2pix: L1 100)
-    objective: str = "gan"  # its objective in condgan.objectives: gan | pix2pix | cyclegan
+    objective: str = "gan"  # its objective in condgan.objectives: gan | pix2pix | cyclegan | stargan
     loss: str = "bce"  # the loss unless the config names one (CycleGAN: lsgan, the paper's)
     other_generators: tuple[type[nn.Module], ...] = ()  # further G classes its saved folders may hold
+    edits: bool = False  # G edits an image of an attribute dataset into target attributes (StarGAN)
+
+    @property
+    def takes_image(self) -> bool:
+        """Its saved generators take an image (they translate or edit; they do not sample)."""
+        return self.image_condition or self.edits
 
     def generator_class(self, name: str | None) -> type[nn.Module]:
         """The G class a saved config.json names (`class`), among the family's; else its default."""
@@ -99,6 +106,18 @@ MODELS.add(
         objective="cyclegan",
         loss="lsgan",
         other_generators=(UNetGenerator,),
+    ),
+)
+MODELS.add(
+    "stargan",
+    Architecture(
+        StarGenerator,
+        StarDiscriminator,
+        default_width=32,
+        d_norm="none",
+        objective="stargan",
+        loss="wgan-gp",
+        edits=True,
     ),
 )
 

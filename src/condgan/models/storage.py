@@ -87,7 +87,7 @@ def load_generator(folder: Path | str, direction: str | None = None) -> tuple[Ge
         _check_kwargs(meta["kwargs"])
         condition = condition_from_json(meta.get("conditions"), meta.get("class_names"))
         family = family_of(meta)
-        if family.image_condition != translates(condition):
+        if family.takes_image != translates(condition):
             raise ValueError(f"model family {meta.get('family')!r} does not take its condition (kind {condition.kind})")
         G = family.generator_class(meta.get("class"))(**meta["kwargs"])
         if condition.dim != G.num_classes:
@@ -122,7 +122,7 @@ def _check_kwargs(kwargs: dict) -> None:
         "num_classes": MAX_CLASSES,
         "in_channels": LIMITS["data.channels"],
         "in_size": LIMITS["data.img_size"],
-        "blocks": LIMITS["model.cyclegan.blocks"],
+        "blocks": max(LIMITS["model.cyclegan.blocks"], LIMITS["model.stargan.blocks"]),
         "label_classes": MAX_CLASSES,
     }
     for key, value in kwargs.items():

@@ -1,6 +1,6 @@
 """Each model family's objective over named networks (condgan.objectives.base): the sampling
-GANs and pix2pix (condgan.objectives.gan), CycleGAN (condgan.objectives.cyclegan). A family's
-`Architecture.objective` names its entry here."""
+GANs and pix2pix (condgan.objectives.gan), CycleGAN (condgan.objectives.cyclegan), StarGAN
+(condgan.objectives.stargan). A family's `Architecture.objective` names its entry here."""
 
 from __future__ import annotations
 
@@ -17,8 +17,14 @@ def objective_for(config: Config) -> Objective:
     from condgan.models import MODELS
     from condgan.objectives.cyclegan import CycleGANObjective
     from condgan.objectives.gan import GANObjective, Pix2PixObjective
+    from condgan.objectives.stargan import StarGANObjective
 
-    objectives = {"gan": GANObjective, "pix2pix": Pix2PixObjective, "cyclegan": CycleGANObjective}
+    objectives = {
+        "gan": GANObjective,
+        "pix2pix": Pix2PixObjective,
+        "cyclegan": CycleGANObjective,
+        "stargan": StarGANObjective,
+    }
     return objectives[MODELS.get(config.model.name).objective](config)
 
 

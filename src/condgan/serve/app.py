@@ -89,9 +89,11 @@ class Generation:
         async with self.slots:
             return await run_in_threadpool(self.backend, z, condition)
 
-    async def translate(self, inputs: np.ndarray, backend: Backend | None = None) -> np.ndarray:
+    async def translate(
+        self, inputs: np.ndarray, backend: Backend | None = None, attributes: np.ndarray | None = None
+    ) -> np.ndarray:
         async with self.slots:
-            return await run_in_threadpool((backend or self.backend).translate, inputs)
+            return await run_in_threadpool((backend or self.backend).translate, inputs, attributes)
 
 
 def _install_guards(app: FastAPI) -> None:
@@ -142,6 +144,8 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
             "in_channels": backend.in_channels,
             "in_size": backend.in_size if backend.in_channels else 0,
             "label_classes": backend.label_names,  # a translator that takes the image's class too
+            # a StarGAN editor: the factors `attrs` may change (a factor left out is kept)
+            "edit_factors": backend.edits.to_json()["factors"] if backend.edits is not None else [],
             "image_input": bool(backend.in_channels),
             "directions": list(backend.directions) if backend.in_channels else [],
             "max_n": MAX_N,
@@ -239,6 +243,7 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
         resize: bool = Query(False),
         label: str | None = Query(None, max_length=64, description="the image's class (model.with_label runs)"),
         direction: str = Query("AtoB", max_length=8, description="a CycleGAN run: AtoB or BtoA"),
+        attrs: str | None = Query(None, max_length=MAX_ATTRS, description="a StarGAN run: the attributes to change"),
     ) -> Response:
         """The POSTed image (the request body) translated by an image-to-image generator, as a PNG."""
         if not gen.backend.in_channels:
@@ -248,6 +253,13 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
             valid = " or ".join(ways)
             raise CondganError(f"direction must be {valid} (this generator translates {valid}), got {direction!r}")
         backend = ways[direction]
+        if backend.edits is not None:  # checked before the upload is read
+            if attrs is None:
+                names = ", ".join(backend.edits.factor_names)
+                raise CondganError(f"attrs is required: the attributes to change, NAME=VALUE,... ({names})")
+            vector = backend.edits.edit(attrs)[None]
+        elif attrs is not None:
+            raise CondganError("attrs names the target attributes of a StarGAN editor; this generator translates alone")
         classes = backend.label_names
         index = label_for(  # checked before the upload is read
             label,
@@ -260,6 +272,8 @@ def _add_translate_route(app: FastAPI, gen: Generation) -> None:
         except _TooLarge:
             return JSONResponse({"error": f"upload larger than {MAX_UPLOAD:,} bytes"}, status_code=413)
         x = decode_input(data, backend, resize)
+        if backend.edits is not None:
+            return png(await gen.translate(x, backend, vector), 1)
         if index is not None:  # the class as one-hot constant maps after the image (with_label_maps' layout)
             maps = np.zeros((1, len(classes), *x.shape[-2:]), np.float32)
             maps[0, index] = 1.0

@@ -3,8 +3,9 @@
 Both take noise z (N, z_dim) float32 and conditions (N, K) float32 (one-hot rows, or their
 mixtures; for a several-factor run the attribute vectors of `factors`) and return images
 (N, C, H, W) in [-1, 1] as numpy arrays; an image-to-image generator (`in_channels` > 0) takes
-an input image (N, C_in, H, W) in [-1, 1] instead (`translate`). The ONNX backend never imports
-torch.
+an input image (N, C_in, H, W) in [-1, 1] instead (`translate`); a StarGAN editor takes the
+target attributes (N, K) float32 beside it (ConditionSpec.edit: a zero block keeps that factor).
+The ONNX backend never imports torch.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Backend:
     label_names: tuple[str, ...] = ()  # a translator that takes each input's class too (model.with_label)
     reverse: Backend | None = None  # a CycleGAN run's other translator (B to A), served beside this one
     factors: ConditionSpec | None = None  # a several-factor run: what `attrs` requests are read against
+    edits: ConditionSpec | None = None  # a StarGAN editor: the factors `attrs` may change
 
     @property
     def directions(self) -> dict[str, Backend]:
@@ -45,7 +47,7 @@ class Backend:
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError
 
-    def translate(self, inputs: np.ndarray) -> np.ndarray:
+    def translate(self, inputs: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -69,6 +71,7 @@ class TorchBackend(Backend):
         self.in_size = cfg.get("in_size", self.img_size)
         self.label_names = tuple(condition.class_names) if getattr(condition, "labelled", False) else ()
         self.factors = several_factors(condition)
+        self.edits = getattr(condition, "attributes", None)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         import torch
@@ -77,11 +80,16 @@ class TorchBackend(Backend):
             c = torch.from_numpy(condition) if condition is not None else None
             return self.G(torch.from_numpy(z), c).float().numpy()
 
-    def translate(self, inputs: np.ndarray) -> np.ndarray:
+    def translate(self, inputs: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:
         import torch
 
+        from condgan.models.stargan import with_attribute_maps
+
         with torch.inference_mode():
-            return self.G(None, torch.from_numpy(inputs)).float().numpy()
+            y = torch.from_numpy(inputs)
+            if attributes is not None:
+                y = with_attribute_maps(y, torch.from_numpy(attributes))
+            return self.G(None, y).float().numpy()
 
 
 class OnnxBackend(Backend):
@@ -113,10 +121,13 @@ class OnnxBackend(Backend):
         self.label_names = tuple(image.get("source_classes", ())) if image.get("labelled") else ()
         if image.get("kind") == ConditionSpec.kind:
             self.factors = several_factors(ConditionSpec.from_json(image))
+        elif image.get("attributes"):
+            self.edits = ConditionSpec.from_json(image["attributes"])
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
         feeds = {"z": z} if condition is None else {"z": z, "condition": condition}
         return self.session.run(["image"], feeds)[0]
 
-    def translate(self, inputs: np.ndarray) -> np.ndarray:
-        return self.session.run(["image"], {"input": inputs})[0]
+    def translate(self, inputs: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:
+        feeds = {"input": inputs} if attributes is None else {"input": inputs, "attributes": attributes}
+        return self.session.run(["image"], feeds)[0]
