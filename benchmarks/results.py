@@ -158,33 +158,30 @@ def run_unpaired(preset: str, args: argparse.Namespace) -> dict:
 ATTRIBUTE_DATASETS = ("coloured-mnist", "emoji-people")  # evaluated factor by factor (metrics/evaluators.py)
 
 
-def run_attributes(preset: str, args: argparse.Namespace) -> dict:
-    """Train a several-factor preset unless done and read its factors back (seen vs held out)."""
+def evaluated_row(preset: str, args: argparse.Namespace, *eval_flags: str, drop: tuple[str, ...] = ()) -> dict:
+    """Train `preset` unless done, `condgan eval` it (with `eval_flags`) and keep its figures as
+    one row (without the keys in `drop`) in the run's results.json."""
     run = args.runs / preset
     result_path = run / "results.json"
     if result_path.is_file():
         return json.loads(result_path.read_text())
     refuse_unfinished(run)
     train_s = timed_training(preset, run, args)
-    condgan("eval", str(run), "--per-class", str(args.per_class), *data_flags(args))
+    condgan("eval", str(run), *eval_flags)
     metrics = json.loads((run / "eval.json").read_text())
-    row = {"preset": preset, "train_s": train_s} | {k: v for k, v in metrics.items() if k != "combos"}
+    row = {"preset": preset, "train_s": train_s} | {k: v for k, v in metrics.items() if k not in drop}
     result_path.write_text(json.dumps(row, indent=2))
     return row
+
+
+def run_attributes(preset: str, args: argparse.Namespace) -> dict:
+    """A several-factor preset: its factors read back (seen vs held out)."""
+    return evaluated_row(preset, args, "--per-class", str(args.per_class), *data_flags(args), drop=("combos",))
 
 
 def run_edits(preset: str, args: argparse.Namespace) -> dict:
-    """Train a StarGAN preset unless done and score its edits against the exact truth."""
-    run = args.runs / preset
-    result_path = run / "results.json"
-    if result_path.is_file():
-        return json.loads(result_path.read_text())
-    refuse_unfinished(run)
-    train_s = timed_training(preset, run, args)
-    condgan("eval", str(run))
-    row = {"preset": preset, "train_s": train_s} | json.loads((run / "eval.json").read_text())
-    result_path.write_text(json.dumps(row, indent=2))
-    return row
+    """A StarGAN preset: its edits scored against the exact truth."""
+    return evaluated_row(preset, args)
 
 
 def edits_table(rows: list[dict]) -> str:

@@ -386,15 +386,18 @@ class Config:
         if not stargan:
             return
         t = self.train
-        for key, value in (("train.diffaugment", t.diffaugment), ("--eval-every", t.eval_every)):
-            if value:
-                raise CondganError(f"{key} does not apply to model stargan (evaluate its edits with condgan eval)")
+        if t.eval_every:
+            raise CondganError("--eval-every does not apply to model stargan (evaluate its edits with condgan eval)")
+        if "color" in parse_policy(t.diffaugment):
+            raise CondganError(
+                "train.diffaugment color changes the colours D reads the attributes from (skin tone, hair): "
+                "use translation and cutout with model stargan"
+            )
         r = self.recipe()
-        if r.regularisers and r.regularisers[0][0] != "gp":
-            key = REGULARISERS_KEYS.get(r.regularisers[0][0], r.regularisers[0][0])
+        other = [name for name, _ in r.regularisers if name != "gp"]  # the gradient penalty of wgan-gp applies
+        if other:
+            key = REGULARISERS_KEYS.get(other[0], other[0])
             raise CondganError(f"loss.{key} does not apply to model stargan (its terms: model.stargan.*)")
-        if r.clip:
-            raise CondganError("weight clipping (loss wgan) does not apply to model stargan: use wgan-gp")
 
     def _check_image_task(self) -> None:
         """An image-conditioned model needs pairs, and pairs need one; what pairs cannot do is refused."""

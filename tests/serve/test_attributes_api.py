@@ -115,14 +115,9 @@ def test_cli_refuses_unknown_attributes_in_one_line(attrs_run, tmp_path):
 
 
 def test_the_page_has_one_menu_per_factor(attrs_server, tmp_path):
-    from tests.serve.test_browser import CHROMIUM, shot, sync_api
+    from tests.serve.test_browser import page_at, shot
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
-        page.goto(attrs_server.url + "/")
+    with page_at(attrs_server.url + "/") as (page, errors):
         page.wait_for_function("document.querySelectorAll('#factors select').length === 5")
         assert page.locator("#label-label").is_hidden()
         assert page.input_value("#factor-hair") == "none" and page.input_value("#factor-role") == "person"
@@ -137,4 +132,3 @@ def test_the_page_has_one_menu_per_factor(attrs_server, tmp_path):
         page.locator("#t").fill("0.8")
         page.wait_for_function("document.querySelector('#interp').dataset.url?.includes('t=0.8')")
         assert not errors and page.locator("#error").text_content() == ""
-        browser.close()

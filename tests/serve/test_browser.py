@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,18 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield b
         b.close()
+
+
+@contextmanager
+def page_at(url: str) -> Iterator[tuple[object, list[str]]]:
+    """A fresh headless browser on `url`: (the page, the page errors seen so far)."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page, errors = browser.new_page(), []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.goto(url)
+        yield page, errors
+        browser.close()
 
 
 def shot(page, selector: str) -> bytes:

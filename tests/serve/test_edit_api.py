@@ -98,14 +98,9 @@ def test_wrong_attributes_get_a_400_that_names_them(edit_server, edit_run, param
 
 
 def test_the_page_uploads_and_edits_with_one_menu_per_attribute(edit_server, edit_run):
-    from tests.serve.test_browser import CHROMIUM, sync_api
+    from tests.serve.test_browser import page_at
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
-        page.goto(edit_server.url + "/")
+    with page_at(edit_server.url + "/") as (page, errors):
         page.wait_for_function("document.querySelectorAll('#t-attrs select').length === 3")
         assert page.locator("#translate-panel").is_visible()
         assert page.input_value("#edit-hair") == ""  # (keep)
@@ -116,6 +111,7 @@ def test_the_page_uploads_and_edits_with_one_menu_per_attribute(edit_server, edi
         with page.expect_response(lambda r: "/api/translate" in r.url and "hair%3Dred" in r.url) as response:
             page.select_option("#edit-hair", "red")  # a change edits at once
         assert response.value.status == 200
-        page.wait_for_function("document.querySelector('#translated').complete && document.querySelector('#translated').naturalWidth >= 16")
+        page.wait_for_function(
+            "document.querySelector('#translated').complete && document.querySelector('#translated').naturalWidth >= 16"
+        )
         assert not errors and page.locator("#error").text_content() == ""
-        browser.close()

@@ -127,7 +127,7 @@ def test_the_mask_keeps_the_inputs_pixels_and_padding_is_zero():
     G = StarGenerator(3, 3, 8, 9, width=4, blocks=1)
     assert not any(isinstance(m, torch.nn.ReflectionPad2d) for m in G.modules())
     with torch.no_grad():
-        G.net[-1].bias[-1] = -1e4  # attention 0 everywhere: nothing edited
+        G.head.bias[-1] = -1e4  # attention 0 everywhere: nothing edited
     x = torch.rand(2, 3, 8, 8) * 2 - 1
     assert torch.allclose(G(None, with_attribute_maps(x, torch.ones(2, 9))), x)
 
@@ -229,3 +229,33 @@ def test_edits_of_held_out_images_are_compared_with_held_out_truths(star_run):
     assert tone["edits"] > 500 and tone["identity"]["l1"] > 0
     assert tone["naive"]["l1"] < tone["identity"]["l1"]  # the skin recolouring moves towards the truth
     assert (star_run / "eval.md").read_text().count("| tone |") == 5
+
+
+@pytest.mark.parametrize(
+    ("overlay", "message"),
+    [
+        ({"train": {"diffaugment": "color"}}, "changes the colours D reads"),
+        ({"loss": {"name": "wgan"}}, "loss.clip does not apply to model stargan"),
+        ({"loss": {"r1_gamma": 1.0}}, "does not apply to model stargan"),
+        ({"model": {"stargan": {"keep": 2}}}, "keep must be in"),
+        ({"model": {"name": "cdcgan", "stargan": {}}}, "holds the options of model stargan"),
+        ({"data": {"task": "edges"}}, "makes image pairs"),
+    ],
+)
+def test_what_does_not_apply_to_stargan_is_refused_in_one_line(overlay, message):
+    from condgan.config import Config, merge
+
+    base = {"data": {"dataset": "emoji-people"}, "model": {"name": "stargan"}}
+    with pytest.raises(CondganError, match=message):
+        Config.from_dict(merge(base, overlay))
+
+
+def test_the_attributes_it_edits_are_factors_of_the_data():
+    from condgan.data import ImageData
+    from condgan.objectives.stargan import attribute_spec
+
+    data = ImageData(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.zeros(2, 9), SPEC.column_names, SPEC)
+    spec, columns = attribute_spec(data, ("age", "tone"))
+    assert spec.factor_names == ("age", "tone") and columns == [2, 0]
+    with pytest.raises(CondganError, match="'eyes' is not a factor of this dataset"):
+        attribute_spec(data, ("tone", "eyes"))

@@ -6,7 +6,8 @@ one-hot block of every factor; a block left all zero means "keep this factor as 
 condgan.objectives.stargan). c7s1-w -> two 4x4 stride-2 convs (w -> 2w -> 4w) -> `blocks`
 residual blocks -> two (nearest-neighbour x2, 3x3 conv) back, where the reference has 4x4
 stride-2 transposed convs (here they drew a checkerboard within a few hundred steps: Odena et
-al. 2016) -> c7s1 to the output. Padding is
+al. 2016) -> c7s1 to the output, over those features and the input with its attribute maps
+(a skip: without it the edits were blobs of colour, as coarse as the decoder's first map). Padding is
 zero padding throughout: the reference notes that reflection padding repeats the constant
 attribute maps into the borders and breaks the condition. Instance norm with affine weights.
 
@@ -114,8 +115,10 @@ class StarGenerator(nn.Module):
                 nn.ReLU(),
             ]
             c //= 2
-        layers.append(nn.Conv2d(c, img_channels + int(mask), 7, 1, 3))
         self.net = nn.Sequential(*layers)
+        # the last conv also sees the input and its attribute maps (a skip, as a U-Net's): the
+        # decoder's features come up from a quarter of the side, the pixels' own colours do not
+        self.head = nn.Conv2d(c + in_channels + label_classes, img_channels + int(mask), 7, 1, 3)
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor | None, y: torch.Tensor | None = None, *, with_mask: bool = False):
@@ -125,7 +128,7 @@ class StarGenerator(nn.Module):
                 f"StarGAN's generator edits an image: pass y of shape (N, {self.in_channels} + "
                 f"{self.label_classes} attribute maps, H, W)"
             )
-        out = self.net(y)
+        out = self.head(torch.cat([self.net(y), y.to(self.head.weight.dtype)], 1))
         if not self.mask:
             image = torch.tanh(out)
             return (image, torch.ones_like(image[:, :1])) if with_mask else image

@@ -16,13 +16,16 @@ Per update, for a batch of real images x with source attributes c:
   plus lambda_rec x |x - G(G(x, c'), c_back)|, where c_back names the source value of each
   factor c' named (the way back), plus mask_weight x the attention mask's mean.
 Augmentation: each image mirrored with probability 1/2, the batch shifted by up to 1/16 of the
-side (the ground, white, fills in): neither changes an attribute.
+side (the ground, white, fills in): neither changes an attribute. `train.diffaugment`
+(translation, cutout; not color, which changes the attributes) is applied to what D sees, reals
+and edits alike, each image its own draw: without it, G learnt to paint a stripe of the target
+colour down the middle of the face, where every position of D's last map looks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from condgan.augment import DiffAugment
 from condgan.conditions import ConditionSpec, ImageCondition
 from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches
@@ -113,6 +117,11 @@ class StarContext:
     autocast: Any
     reduce_grads: Any
     generator: torch.Generator
+    augment: DiffAugment = field(default_factory=lambda: DiffAugment(None))  # train.diffaugment: what D sees
+
+    def seen(self, x: torch.Tensor) -> torch.Tensor:
+        """x as D sees it: through DiffAugment (a fresh draw per call, each image its own)."""
+        return self.augment(x, self.generator) if self.augment else x
 
 
 def _mean(ctx: StarContext, logits: torch.Tensor) -> torch.Tensor:
@@ -126,7 +135,7 @@ def discriminator_loss(ctx: StarContext, x: torch.Tensor, edits: Edits) -> tuple
     with torch.no_grad(), ctx.autocast():
         fake = ctx.G(None, with_attribute_maps(x, target))
     with ctx.autocast():
-        out_real, out_fake = ctx.D(x), ctx.D(fake)
+        out_real, out_fake = ctx.D(ctx.seen(x)), ctx.D(ctx.seen(fake))
     adversarial = ctx.loss.d(out_real.logits.float(), out_fake.logits.float())
     cls = classification_loss(out_real.class_logits, edits.source, None, ctx.widths)
     total = adversarial + ctx.weights.cls * cls
@@ -148,7 +157,7 @@ def generator_loss(ctx: StarContext, x: torch.Tensor, edits: Edits) -> tuple[tor
     back = attribute_vectors(edits.source, edits.named, ctx.widths)
     with ctx.autocast():
         fake, mask = ctx.G(None, with_attribute_maps(x, target), with_mask=True)
-        out = ctx.D(fake)
+        out = ctx.D(ctx.seen(fake))
         rec = ctx.G(None, with_attribute_maps(fake, back))
     adversarial = ctx.loss.g(out.logits.float())
     cls = classification_loss(out.class_logits, edits.target, edits.named, ctx.widths)
@@ -242,7 +251,17 @@ class StarGANObjective(Objective):
         f = trainer.fwd
         opts = trainer.opts
         self.ctx = StarContext(
-            f["G"], f["D"], opts["G"], opts["D"], r.loss, weights, widths, autocast, reduce_grads, trainer.noise_gen
+            f["G"],
+            f["D"],
+            opts["G"],
+            opts["D"],
+            r.loss,
+            weights,
+            widths,
+            autocast,
+            reduce_grads,
+            trainer.noise_gen,
+            trainer.augment,
         )
 
     def warm_up(self, trainer: Trainer) -> None:
@@ -253,7 +272,7 @@ class StarGANObjective(Objective):
             x, codes = trainer.batches(i)
             x = augment(shard(x), ctx.generator)
             with ctx.autocast():
-                logits = ctx.D(x).class_logits
+                logits = ctx.D(ctx.seen(x)).class_logits
             _update(ctx, ctx.weights.cls * classification_loss(logits, shard(codes), None, ctx.widths), ctx.opt_D)
 
     def step(self, trainer: Trainer) -> dict[str, torch.Tensor]:
