@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,13 +37,9 @@ def edit_run(tmp_path_factory) -> Path:
         "train": {"epochs": None, "steps": 3, "batch_size": 8, "n_critic": 1},
     }
     Trainer(load_config(None, [options]), run, progress=False).fit()
-    out = run.parent / "edit.onnx"
-    result = subprocess.run(
-        [sys.executable, "-m", "condgan", "export", str(run), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    from tests.test_cli import condgan
+
+    result = condgan("export", str(run), "--out", str(run.parent / "edit.onnx"))
     assert result.returncode == 0 and "parity" in result.stdout, result.stderr
     face = load_dataset("emoji-people", "test", img_size=16).images[3].permute(1, 2, 0).numpy()
     Image.fromarray(face).save(run.parent / "face.png")
@@ -71,11 +65,11 @@ def test_the_api_edits_an_upload_as_the_cli_does(edit_server, edit_run, tmp_path
     status, kind, body = post(translate_url(edit_server, attrs="tone=dark,hair=white"), face)
     assert status == 200 and kind == "image/png"
     served = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))[2:18, 2:18].astype(int)
+    from tests.test_cli import condgan
+
     out = tmp_path / "cli.png"
     args = ["translate", str(edit_run), str(edit_run.parent / "face.png"), "--attrs", "tone=dark,hair=white"]
-    result = subprocess.run(
-        [sys.executable, "-m", "condgan", *args, "--out", str(out)], capture_output=True, text=True, timeout=120
-    )
+    result = condgan(*args, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert np.abs(served - np.asarray(Image.open(out)).astype(int)).max() <= 1  # onnxruntime: within one level
     other = post(translate_url(edit_server, attrs="tone=light"), face)[2]

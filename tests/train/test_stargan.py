@@ -4,7 +4,6 @@ emoji-people edited through the CLI, ONNX and the edit report."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +141,9 @@ def test_an_edit_condition_round_trips_through_json():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "condgan", *args], capture_output=True, text=True, timeout=300)
+    from tests.test_cli import condgan  # in this process: the same `main`, without seconds of imports per call
+
+    return condgan(*args)
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +260,15 @@ def test_the_attributes_it_edits_are_factors_of_the_data():
     assert spec.factor_names == ("age", "tone") and columns == [2, 0]
     with pytest.raises(CondganError, match="'eyes' is not a factor of this dataset"):
         attribute_spec(data, ("tone", "eyes"))
+
+
+def test_the_pooled_attribute_head_reads_every_position_alike():
+    torch.manual_seed(0)
+    D = StarDiscriminator(3, 16, 9, width=4, pooled=True)
+    x = torch.randn(2, 3, 16, 16)
+    before = D.body[:-2](x)  # the 4x4 map
+    assert before.shape[-1] == 4
+    weight = D.attributes.weight[:, :, 0, 0]
+    expected = torch.einsum("kc,nchw->nk", weight, before) / 16
+    assert torch.allclose(D(x).class_logits, expected, atol=1e-6)
+    assert D(x).logits.shape == (2, 1, 2, 2)
