@@ -162,7 +162,9 @@ def add_translate(sub) -> None:
     tr = sub.add_parser(
         "translate", help="translate images with an image-to-image run (pix2pix, CycleGAN), or edit them (StarGAN)"
     )
-    tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix or CycleGAN run directory (or a generator/ folder)")
+    tr.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a pix2pix, CycleGAN or StarGAN run directory (or a generator/ folder)"
+    )
     tr.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders of images")
     tr.add_argument(
         "--out",

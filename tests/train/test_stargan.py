@@ -272,3 +272,29 @@ def test_the_pooled_attribute_head_reads_every_position_alike():
     expected = torch.einsum("kc,nchw->nk", weight, before) / 16
     assert torch.allclose(D(x).class_logits, expected, atol=1e-6)
     assert D(x).logits.shape == (2, 1, 2, 2)
+
+
+@FONTS
+def test_a_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):
+    from condgan.config import load_config
+    from condgan.train import Trainer
+
+    def config(steps: int):
+        options = {
+            "data": {"dataset": "emoji-people", "img_size": 8},
+            "model": {"name": "stargan", "width": 4, "stargan": {"blocks": 1, "cls_warmup": 3}},
+            "loss": {"name": "lsgan"},
+            "train": {"epochs": None, "steps": steps, "batch_size": 8, "ema": 0.9, "diffaugment": "translation"},
+        }
+        return load_config(None, [options])
+
+    straight = Trainer(config(6), tmp_path / "straight", progress=False)
+    straight.fit()
+    Trainer(config(3), tmp_path / "resumed", progress=False).fit()
+    resumed = Trainer(config(6), tmp_path / "resumed", resume=True, progress=False)
+    resumed.fit()
+    for name in ("G", "D"):
+        for key, value in straight.nets[name].state_dict().items():
+            assert torch.equal(value, resumed.nets[name].state_dict()[key]), f"{name}.{key}"
+    for key, value in straight.emas["G"].state_dict().items():
+        assert torch.equal(value, resumed.emas["G"].state_dict()[key]), f"G_ema.{key}"
