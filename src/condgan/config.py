@@ -191,10 +191,6 @@ class StarGANConfig:
     # D steps of attribute classification alone, on real images, before the first GAN update: G's
     # classification term means something from its first step instead of after D has caught up
     cls_warmup: int = 0
-    # D's attribute head averages a 1x1 conv over the map one halving before its last (every part
-    # of the image counts alike) instead of one conv over the whole last map (the reference's).
-    # On emoji-stargan it read the attributes worse and G went back to returning its input
-    pooled_cls: bool = False
 
     def __post_init__(self) -> None:
         _at_most("model.stargan", blocks=self.blocks)

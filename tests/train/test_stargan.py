@@ -262,18 +262,6 @@ def test_the_attributes_it_edits_are_factors_of_the_data():
         attribute_spec(data, ("tone", "eyes"))
 
 
-def test_the_pooled_attribute_head_reads_every_position_alike():
-    torch.manual_seed(0)
-    D = StarDiscriminator(3, 16, 9, width=4, pooled=True)
-    x = torch.randn(2, 3, 16, 16)
-    before = D.body[:-2](x)  # the 4x4 map
-    assert before.shape[-1] == 4
-    weight = D.attributes.weight[:, :, 0, 0]
-    expected = torch.einsum("kc,nchw->nk", weight, before) / 16
-    assert torch.allclose(D(x).class_logits, expected, atol=1e-6)
-    assert D(x).logits.shape == (2, 1, 2, 2)
-
-
 @FONTS
 def test_a_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):
     from condgan.config import load_config

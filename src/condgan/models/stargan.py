@@ -21,10 +21,6 @@ D: 4x4 stride-2 convs with LeakyReLU 0.01 (no norm: the gradient penalty judges 
 its own) down to 2x2 px, then a 3x3 conv to one real/fake logit per position (a PatchGAN
 output) and a conv over the whole 2x2 map to the K attribute logits (one softmax block per
 factor). `spectral_norm` (model.spectral_norm) divides each weight by its largest singular value.
-`pooled` (model.stargan.pooled_cls): the attribute head reads the map one halving earlier (4x4
-px) with a 1x1 conv and averages its positions, so that every part of the face counts alike:
-with the whole-map conv, the middle of the image (seen by every position of the last map) was
-where G painted the target colour.
 """
 
 from __future__ import annotations
@@ -159,7 +155,6 @@ class StarDiscriminator(nn.Module):
         width: int = 32,
         max_width: int = 512,
         spectral_norm: bool = False,
-        pooled: bool = False,
     ):
         super().__init__()
         if img_size < 2 * D_FINAL_SIZE or img_size & (img_size - 1):
@@ -171,20 +166,12 @@ class StarDiscriminator(nn.Module):
             c_in, c = c, min(2 * c, max_width)
         self.body = nn.Sequential(*layers)
         self.source = nn.Conv2d(c_in, 1, 3, 1, 1, bias=False)
-        self.pooled = pooled and len(layers) >= 4
-        if self.pooled:  # the map one halving before the end, each position read alike, then averaged
-            self.attributes = nn.Conv2d(layers[-4].out_channels, attribute_dim, 1, bias=False)
-        else:
-            self.attributes = nn.Conv2d(c_in, attribute_dim, D_FINAL_SIZE, bias=False)
+        self.attributes = nn.Conv2d(c_in, attribute_dim, D_FINAL_SIZE, bias=False)
         self.num_classes = 0
         dcgan_init_(self)
         if spectral_norm:
             spectral_norm_(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOutput:
-        if not self.pooled:
-            h = self.body(x)
-            return DOutput(self.source(h), self.attributes(h).flatten(1))
-        before = self.body[:-2](x)
-        h = self.body[-2:](before)
-        return DOutput(self.source(h), self.attributes(before).mean((2, 3)))
+        h = self.body(x)
+        return DOutput(self.source(h), self.attributes(h).flatten(1))

@@ -229,9 +229,7 @@ class StarGANObjective(Objective):
         width = m.width or 32
         try:
             G = StarGenerator(c, c, size, self.attributes.dim, width, o.blocks, o.mask)
-            D = StarDiscriminator(
-                c, size, self.attributes.dim, width, spectral_norm=m.spectral_norm, pooled=o.pooled_cls
-            )
+            D = StarDiscriminator(c, size, self.attributes.dim, width, spectral_norm=m.spectral_norm)
         except ValueError as err:
             raise CondganError(f"model stargan: {err}") from None
         return {"G": G, "D": D}
