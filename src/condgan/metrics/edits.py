@@ -3,7 +3,7 @@
 emoji-people holds one image per (tone, hair, gender, age, role): an edit ("this farmer with
 dark skin") has exactly one right answer when that image exists. For every image kept out of
 training (the test split's figures and the run's data.holdout combinations) and every factor
-measured (tone, hair, age), each other value whose image exists and was also kept out of
+measured (tone, hair, gender, age), each other value whose image exists and was also kept out of
 training is one edit; G is asked for that factor alone ("keep" for the rest, as a user asks).
 
 Per factor, for G and two baselines:
@@ -42,7 +42,7 @@ from condgan.metrics.fid import fid
 from condgan.metrics.translation import pair_metrics
 from condgan.translate import translate
 
-MEASURED = ("tone", "hair", "age")  # the edits the report measures (gender: the truths are mostly in training)
+MEASURED = ("tone", "hair", "gender", "age")  # the edits the report measures, where their truths exist
 COLOUR_RADIUS = 0.2  # RGB distance in [0, 1] units within which a pixel has the source value's colour
 DIFFERENT = 0.1  # a pixel whose channels differ by more (mean, [0, 1]) between twins belongs to the factor
 DATASETS = ("emoji-people",)
