@@ -61,13 +61,11 @@ class _EditGraph(nn.Module):
         return self.G(None, with_attribute_maps(image_in, attributes))
 
 
-def _run(G: nn.Module, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
-    """G on the graph's inputs by name, as the exported graph computes it."""
+def _graph(G: nn.Module, feeds: dict[str, torch.Tensor]) -> nn.Module:
+    """What the ONNX graph computes from the inputs `feeds` names, in their order."""
     if "attributes" in feeds:
-        return _EditGraph(G)(feeds["input"], feeds["attributes"])
-    if "input" in feeds:
-        return G(None, feeds["input"])
-    return G(feeds["z"], feeds.get("condition"))
+        return _EditGraph(G)
+    return _ImageGraph(G) if "input" in feeds else _Graph(G)
 
 
 def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) -> dict[str, torch.Tensor]:
@@ -114,7 +112,7 @@ def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
     G = G.float().cpu().eval()
     feeds = _example_inputs(G, 2)
     args, names = tuple(feeds.values()), list(feeds)
-    graph = _EditGraph(G) if "attributes" in feeds else _ImageGraph(G) if "input" in feeds else _Graph(G)
+    graph = _graph(G, feeds)
     dynamic = {name: {0: "batch"} for name in [*names, "image"]}
 
     def write(tmp: str) -> None:
@@ -152,6 +150,6 @@ def parity(G: nn.Module, path: Path | str, n: int = 64, seed: int = 0) -> float:
     feeds = _example_inputs(G, n, torch.Generator().manual_seed(seed))
     G = G.float().cpu().eval()
     with torch.no_grad():
-        expected = _run(G, feeds).numpy()
+        expected = _graph(G, feeds)(*feeds.values()).numpy()
     (actual,) = session.run(["image"], {k: v.numpy() for k, v in feeds.items()})
     return float(np.abs(actual - expected).max())

@@ -27,13 +27,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from condgan.conditions import ConditionSpec
-from condgan.data import load_dataset
+from condgan.data import ImageData, load_dataset
 from condgan.errors import CondganError
 from condgan.fileio import atomic_write_text
 from condgan.metrics.attributes import attribute_judge, read_factors
@@ -51,12 +52,23 @@ DATASETS = ("emoji-people",)
 @dataclass
 class EditSet:
     """The data an edit report reads: every image with its codes (N, F) over the dataset's factors,
-    which were seen in training, and the factors' spec."""
+    which were seen in training, the factors' spec, and the training split (the judge's data)."""
 
     images: torch.Tensor  # (N, C, S, S) uint8
     codes: np.ndarray
     trained: np.ndarray  # (N,) bool
     spec: ConditionSpec
+    train: ImageData
+
+    @cached_property
+    def where(self) -> dict[tuple[int, ...], int]:
+        """The row of each code tuple (one image per combination of factors)."""
+        return {tuple(c): i for i, c in enumerate(self.codes.tolist())}
+
+    def row(self, codes: np.ndarray, trained: bool | None = None) -> int | None:
+        """The image with these codes, if it exists (and, when `trained` is given, was / was not trained on)."""
+        k = self.where.get(tuple(codes.tolist()))
+        return None if k is None or (trained is not None and self.trained[k] != trained) else k
 
 
 def edit_set(dataset: str, holdout: str | None, img_size: int | None, data_dir=None) -> EditSet:
@@ -70,14 +82,13 @@ def edit_set(dataset: str, holdout: str | None, img_size: int | None, data_dir=N
     codes = np.concatenate([spec.decode(train.labels.numpy()), spec.decode(test.labels.numpy())])
     trained = np.concatenate([np.ones(len(train), bool), np.zeros(len(test), bool)])
     trained &= ~held_out(codes, holdout_combos(spec, holdout))
-    return EditSet(torch.cat([train.images, test.images]), codes, trained, spec)
+    return EditSet(torch.cat([train.images, test.images]), codes, trained, spec, train)
 
 
 def edit_pairs(data: EditSet, factor: str) -> np.ndarray:
     """(M, 3) rows (source index, target value, truth index): every edit of `factor` from an
     image not trained on to another value whose image exists and was not trained on either."""
     j = data.spec.factor_names.index(factor)
-    where = {tuple(c): i for i, c in enumerate(data.codes)}
     rows = []
     for i in np.flatnonzero(~data.trained):
         for v in range(len(data.spec.factors[j].values)):
@@ -85,8 +96,8 @@ def edit_pairs(data: EditSet, factor: str) -> np.ndarray:
                 continue
             target = data.codes[i].copy()
             target[j] = v
-            k = where.get(tuple(target))
-            if k is not None and not data.trained[k]:
+            k = data.row(target, trained=False)
+            if k is not None:
                 rows.append((i, v, k))
     return np.array(rows, np.int64).reshape(-1, 3)
 
@@ -97,12 +108,11 @@ def value_colours(data: EditSet, j: int) -> np.ndarray:
     in the image (its value's colour) and in the twin (the first value's)."""
     values = len(data.spec.factors[j].values)
     images = data.images.float().numpy() / 255.0
-    where = {tuple(c): i for i, c in enumerate(data.codes) if data.trained[i]}
     sums, counts = np.zeros((values, 3)), np.zeros(values)
     for i in np.flatnonzero(data.trained & (data.codes[:, j] != 0)):
         twin = data.codes[i].copy()
         twin[j] = 0
-        k = where.get(tuple(twin))
+        k = data.row(twin, trained=True)
         if k is None:
             continue
         changed = np.abs(images[i] - images[k]).mean(0) > DIFFERENT  # (S, S)
@@ -128,12 +138,11 @@ def colour_move(images: torch.Tensor, source: np.ndarray, target: np.ndarray, co
 
 def mean_difference(data: EditSet, j: int, source: int, target: int) -> np.ndarray | None:
     """The mean of (b - a) over training pairs that differ in factor j alone, a_j = source, b_j = target."""
-    where = {tuple(c): i for i, c in enumerate(data.codes) if data.trained[i]}
     diffs = []
     for i in np.flatnonzero(data.trained & (data.codes[:, j] == source)):
         other = data.codes[i].copy()
         other[j] = target
-        k = where.get(tuple(other))
+        k = data.row(other, trained=True)
         if k is not None:
             diffs.append(data.images[k].float().numpy() - data.images[i].float().numpy())
     return np.mean(diffs, 0) if diffs else None
@@ -214,7 +223,7 @@ def evaluate_edits(run_dir: Path, data_dir=None, judge: DomainCNN | None = None)
     dataset, size = cfg.get("dataset"), condition.img_size
     data = edit_set(dataset, cfg.get("holdout"), size, data_dir or cfg.get("data_dir"))
     if judge is None:
-        judge = attribute_judge(load_dataset(dataset, "train", data_dir, img_size=size), dataset)
+        judge = attribute_judge(data.train, dataset)
     result = {"dataset": dataset, "img_size": size, "holdout": cfg.get("holdout")}
     result["edits"] = edit_report(G, condition.attributes, data, judge)
     result["beats_baselines"] = beats_baselines(result["edits"])
@@ -259,7 +268,6 @@ def edit_picture(run_dir: Path, targets: list[str], n: int, data_dir=None) -> np
     cfg = run_data(run_dir)
     data = edit_set(cfg.get("dataset"), cfg.get("holdout"), condition.img_size, data_dir or cfg.get("data_dir"))
     asked = [spec.edit(t) for t in targets]  # each target checked (one line for a bad one) before any work
-    where = {tuple(c): i for i, c in enumerate(data.codes)}
     names = data.spec.factor_names
 
     def truth(i: int, vector: np.ndarray) -> int | None:
@@ -268,8 +276,7 @@ def edit_picture(run_dir: Path, targets: list[str], n: int, data_dir=None) -> np
             block = vector[at : at + f.width]
             if block.any():
                 codes[names.index(f.name)] = int(block.argmax())
-        k = where.get(tuple(codes))
-        return k if k is not None and not data.trained[k] else None
+        return data.row(codes, trained=False)
 
     held = np.flatnonzero(~data.trained)
     found = {i: [truth(i, v) for v in asked] for i in held}
