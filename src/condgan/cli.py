@@ -339,7 +339,9 @@ def _add_train(sub) -> None:
     )
     train.add_argument("--data-dir", help="folder holding the dataset files (looked up first; see condgan data)")
     train.add_argument("--img-size", type=int, help="image folders: resize and centre-crop to this size (default 32)")
-    train.add_argument("--model", help="model family: cdcgan, cgan-mlp, dcgan (default: the preset's)")
+    train.add_argument(
+        "--model", help="model family: cdcgan, cgan-mlp, dcgan, pix2pix, cyclegan, stargan (default: the preset's)"
+    )
     train.add_argument("--loss", help="GAN loss (default: the preset's, bce)")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="passes over the data (default: the preset's)")

@@ -54,8 +54,8 @@ def _edit(G, condition, args: argparse.Namespace, out: Path) -> None:
     from condgan.images import save_png
     from condgan.translate import read_inputs, translate
 
-    if args.label is not None or args.direction not in (None, "AtoB"):
-        raise CondganError("a StarGAN run takes --attrs (the target attributes), not --label or --direction")
+    if args.label is not None:  # (a --direction BtoA is refused by the loader: one generator/)
+        raise CondganError("a StarGAN run takes --attrs (the target attributes), not --label")
     if args.split is not None:
         if args.inputs:
             raise CondganError("give INPUT files or --split, not both")

@@ -68,6 +68,8 @@ def test_translate_bounds_and_errors(p2p_server):
     assert status == 400 and "is 40x40" in json.loads(body)["error"]
     status, _, body = post(url + "?label=3", png_bytes(DIGIT))
     assert status == 400 and "takes no label" in json.loads(body)["error"]
+    status, _, body = post(url + "?attrs=tone%3Ddark", png_bytes(DIGIT))
+    assert status == 400 and "target attributes of a StarGAN editor" in json.loads(body)["error"]
     assert post(url + "?resize=true", big)[0] == 200
     status, _, body = post(url, b"not an image")
     assert status == 400 and "not an image" in json.loads(body)["error"]
@@ -108,3 +110,13 @@ def test_the_page_draws_and_translates(p2p_server):
         assert page.locator("#translated").screenshot() != first  # a new drawing, a new output
         assert not errors and page.locator("#error").text_content() == ""
         browser.close()
+
+
+def test_the_cli_refuses_attrs_for_a_translator(p2p_generator, tmp_path):
+    from tests.test_cli import assert_user_error, condgan
+
+    Image.fromarray(DIGIT).save(tmp_path / "digit.png")
+    result = condgan(
+        "translate", p2p_generator, tmp_path / "digit.png", "--attrs", "tone=dark", "--out", tmp_path / "o.png"
+    )
+    assert_user_error(result, "--attrs gives the target attributes of a StarGAN run")

@@ -199,6 +199,53 @@ def test_a_run_edits_files_through_the_cli_and_refuses_bad_attributes(star_run, 
 
 
 @FONTS
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["FACE", "--attrs", "tone=dark", "--label", "3"], "not --label"),
+        (["FACE", "--attrs", "tone=dark", "--direction", "BtoA"], "translates one way only"),
+        (["--split", "train"], "--split test writes a .png"),
+        (["FACE", "--split", "test"], "INPUT files or --split, not both"),
+        (["--split", "test", "--n", "0"], "--n must be 1..64"),
+        (["--split", "test", "--attrs", "tone=dark; eyes=blue"], "unknown attribute 'eyes'"),
+        (["--attrs", "tone=dark"], "give INPUT images"),
+        (["FACE", "--attrs", ""], "at least one attribute"),
+    ],
+)
+def test_bad_translate_requests_get_one_line(star_run, tmp_path, args, message):
+    from PIL import Image
+
+    from tests.test_cli import assert_user_error
+
+    Image.fromarray(np.full((16, 16, 3), 255, np.uint8)).save(tmp_path / "face.png")
+    args = [str(tmp_path / "face.png") if a == "FACE" else a for a in args]
+    assert_user_error(run_cli("translate", str(star_run), *args, "--out", str(tmp_path / "x.png")), message)
+
+
+@FONTS
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--config", "emoji-stargan", "--set", "train.diffaugment=color"], "changes the colours D reads"),
+        (["train", "--config", "emoji-stargan", "--set", "loss.r1_gamma=1"], "loss.r1_gamma does not apply"),
+        (["train", "--config", "emoji-stargan", "--set", "model.stargan.attributes=eyes"], "'eyes' is not a factor"),
+        (["train", "--model", "stargan", "--dataset", "mnist", "--eval-every", "10"], "--eval-every does not apply"),
+    ],
+)
+def test_bad_stargan_runs_are_refused_in_one_line(tmp_path, args, message):
+    from tests.test_cli import assert_user_error
+
+    assert_user_error(run_cli(*args, "--out", str(tmp_path / "run"), "--no-progress"), message)
+
+
+@FONTS
+def test_eval_of_an_editor_takes_no_other_dataset(star_run):
+    from tests.test_cli import assert_user_error
+
+    assert_user_error(run_cli("eval", str(star_run), "--dataset", "mnist"), "drop --dataset / --baseline")
+
+
+@FONTS
 def test_the_onnx_export_takes_the_attributes_as_an_input(star_run, tmp_path):
     import onnxruntime as ort
 
