@@ -111,7 +111,16 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from condgan.images import save_png, to_uint8
     from condgan.models.storage import load_generator
     from condgan.samples_file import save_samples
-    from condgan.sampling import conditions_of, grid, noise, per_condition, picture, sample
+    from condgan.sampling import (
+        check_truncation,
+        conditions_of,
+        grid,
+        per_condition,
+        picture,
+        psi_of,
+        sample,
+        truncated_noise,
+    )
     from condgan.translate import refuse_image_condition
 
     out = Path(args.out)
@@ -132,31 +141,36 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise CondganError("give --label / --attrs or --per-class, not both")
     G, spec = load_generator(args.run_dir)
     refuse_image_condition(spec, "condgan sample")
+    cut = args.truncation
+    check_truncation(getattr(G, "truncation", None), cut)
     codes, rows, columns = None, None, None
     if asked:  # n images of one condition
         code = spec.request(args.label, args.attrs)
         codes = np.repeat(code[None], args.n, axis=0)
-        x, ncol = sample(G, conditions_of(spec, codes), seed=args.seed, n=args.n), 8
+        x, ncol = sample(G, conditions_of(spec, codes), seed=args.seed, n=args.n, truncation=cut), 8
         what = args.attrs or f"class {spec.class_names[int(code[0])]}"
     elif out.suffix == ".png" and args.per_class is None and not folder:  # every condition, shared noise
-        x, ncol = grid(G, spec, noise(args.n, G.z_dim, args.seed))
+        x, ncol = grid(G, spec, truncated_noise(G, args.n, args.seed, cut), psi_of(G, cut))
         rows, columns = spec.grid_labels()
         what = spec.describe()
     else:  # N of every condition
         count = args.per_class or args.n
         codes, conditions = per_condition(spec, count)
-        x, ncol = sample(G, conditions, seed=args.seed, n=len(codes), progress="generating"), count
+        x, ncol = sample(G, conditions, seed=args.seed, n=len(codes), progress="generating", truncation=cut), count
         rows = [spec.name_of(c) for c in codes[::count]] if spec.factors else None
         what = f"{count} per {'class' if spec.is_classes else 'condition'}" if spec.factors else "unconditional"
     if not bool(x.isfinite().all()):
         raise CondganError(f"the generator in {args.run_dir} produced non-finite images (NaN or inf): nothing written")
+    drawn = f", truncation {cut:g}" if cut is not None else ""
     if folder:
         from condgan.sample_folder import MANIFEST, write_folder
 
         if codes is None:
             codes = np.zeros((len(x), 0), np.int64)  # unconditional: one folder
-        counts = write_folder(out, x, codes, spec, args.seed)
-        print(f"wrote {len(x)} images ({what}, seed {args.seed}) in {len(counts)} folder(s) to {out}/ ({MANIFEST})")
+        counts = write_folder(out, x, codes, spec, args.seed, cut)
+        print(
+            f"wrote {len(x)} images ({what}, seed {args.seed}{drawn}) in {len(counts)} folder(s) to {out}/ ({MANIFEST})"
+        )
         return
     if out.suffix == ".png":
         labels = not args.no_labels
@@ -164,8 +178,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
     else:
         images = to_uint8(x)
         labels = codes[:, 0] if codes is not None and spec.factors else np.full(len(images), -1, np.int64)
-        save_samples(out, images, labels, None if spec.is_classes or not spec.factors else spec.encode(codes))
-    print(f"wrote {len(x)} images ({what}, seed {args.seed}) to {out}")
+        extra = {"truncation": np.float32(cut)} if cut is not None else {}
+        vectors = None if spec.is_classes or not spec.factors else spec.encode(codes)
+        save_samples(out, images, labels, vectors, **extra)
+    print(f"wrote {len(x)} images ({what}, seed {args.seed}{drawn}) to {out}")
 
 
 def _check_seed(seed: int) -> None:
@@ -184,6 +200,24 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise CondganError(f"--per-class must be in 1..{SAMPLE_LIMITS['per_class']:,}, got {args.per_class}")
     _check_seed(args.seed)
     source = Path(args.source)
+    if args.truncation is not None:
+        from condgan.metrics.truncation import truncation_sweep
+
+        if args.baseline or args.inception_weights:
+            raise CondganError("--truncation sweeps a sampling run: drop --baseline / --inception-weights")
+        result, paths = truncation_sweep(
+            source,
+            args.truncation,
+            dataset=args.dataset,
+            data_dir=args.data_dir,
+            per_class=args.per_class,
+            seed=args.seed,
+        )
+        for path in paths:
+            print(f"wrote {path}")
+        print(paths[1].read_text(), end="")
+        print(json.dumps(result))
+        return
     spec = load_generator(source)[1] if source.is_dir() else None
     if args.baseline is not None and not translates(spec) and not _translated_file(source):
         raise CondganError("--baseline compares image-to-image runs (pix2pix); this source samples")
@@ -340,7 +374,9 @@ def _add_train(sub) -> None:
     train.add_argument("--data-dir", help="folder holding the dataset files (looked up first; see condgan data)")
     train.add_argument("--img-size", type=int, help="image folders: resize and centre-crop to this size (default 32)")
     train.add_argument(
-        "--model", help="model family: cdcgan, cgan-mlp, dcgan, pix2pix, cyclegan, stargan (default: the preset's)"
+        "--model",
+        help="model family: cdcgan, cgan-mlp, dcgan, pix2pix, cyclegan, stargan, biggan, stylegan "
+        "(default: the preset's)",
     )
     train.add_argument("--loss", help="GAN loss (default: the preset's, bce)")
     length = train.add_mutually_exclusive_group()
@@ -397,6 +433,12 @@ def _add_sample(sub) -> None:
     smp.add_argument("--scale", type=int, default=2, help="PNG pixel scale (default: 2; at most 32)")
     smp.add_argument("--no-labels", action="store_true", help="no class / factor names beside a grid's rows")
     smp.add_argument(
+        "--truncation",
+        type=float,
+        help="biggan: redraw z beyond this threshold (e.g. 0.7); stylegan: psi, w toward the condition's "
+        "mean w (1: none, 0: the mean); fidelity up, variety down (default: none)",
+    )
+    smp.add_argument(
         "--attrs",
         help='several-factor generators: e.g. "digit=7,colour=red" or "Smiling=1,Male=0" '
         "(default: a grid of the factors)",
@@ -419,6 +461,12 @@ def _add_eval(sub) -> None:
     )
     ev.add_argument(
         "--baseline", metavar="RUN_DIR", help="image-to-image runs: an L1-only run to compare with (side by side)"
+    )
+    ev.add_argument(
+        "--truncation",
+        metavar="LIST",
+        help="biggan / stylegan runs: the trade-off at each truncation, e.g. 1,0.9,0.8,0.7,0.5 (none: off); "
+        "writes RUN/eval-truncation.json and .md",
     )
     ev.set_defaults(func=cmd_eval)
 

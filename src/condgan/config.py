@@ -111,6 +111,8 @@ class ModelConfig:
     with_label: bool = False
     cyclegan: CycleGANConfig | None = None  # model cyclegan's own options (None: its defaults)
     stargan: StarGANConfig | None = None  # model stargan's own options (None: its defaults)
+    biggan: BigGANConfig | None = None  # model biggan's own options (None: its defaults)
+    stylegan: StyleGANConfig | None = None  # model stylegan's own options (None: its defaults)
 
     def __post_init__(self) -> None:
         _positive("model", z_dim=self.z_dim, width=self.width)
@@ -118,14 +120,11 @@ class ModelConfig:
         if self.g_refine < 0:
             raise CondganError(f"model.g_refine must be >= 0, got {self.g_refine}")
         MODELS.get(self.name), G_CONDITIONING.get(self.g_cond), D_CONDITIONING.get(self.d_cond)
-        if self.name == "cyclegan" and self.cyclegan is None:
-            self.cyclegan = CycleGANConfig()
-        elif self.name != "cyclegan" and self.cyclegan is not None:
-            raise CondganError(f"model.cyclegan holds the options of model cyclegan, not of {self.name}")
-        if self.name == "stargan" and self.stargan is None:
-            self.stargan = StarGANConfig()
-        elif self.name != "stargan" and self.stargan is not None:
-            raise CondganError(f"model.stargan holds the options of model stargan, not of {self.name}")
+        for family, section in FAMILY_SECTIONS.items():  # each family's own options, only for it
+            if self.name == family and getattr(self, family) is None:
+                setattr(self, family, section())
+            elif self.name != family and getattr(self, family) is not None:
+                raise CondganError(f"model.{family} holds the options of model {family}, not of {self.name}")
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise CondganError(f"model.d_norm must be one of {', '.join(D_NORMS)} or null, got {self.d_norm!r}")
         if self.activation is not None and self.activation not in ACTIVATIONS:
@@ -206,6 +205,57 @@ class StarGANConfig:
         if self.attributes is None:
             return None
         return tuple(a.strip() for a in self.attributes.split(",") if a.strip())
+
+
+@dataclass
+class BigGANConfig:
+    """model.biggan: the options of the BigGAN family (Brock et al. 2019), and only those."""
+
+    attention: int = 0  # the side (px) of the G and D maps that get a self-attention block; 0: none
+
+    def __post_init__(self) -> None:
+        _at_most("model.biggan", attention=self.attention)
+        if self.attention < 0:
+            raise CondganError(f"model.biggan.attention must be >= 0 (px; 0: none), got {self.attention}")
+
+    def options(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class StyleGANConfig:
+    """model.stylegan: the options of the StyleGAN2 family (Karras et al. 2020), and only those.
+    Its lazy R1 is loss.r1_gamma / loss.r1_every (default gamma 0.01, StyleGAN2-ADA's CIFAR)."""
+
+    w_dim: int = 128  # width of w (and of the mapping network)
+    mapping_layers: int = 2  # layers of G's mapping network (and of D's condition mapping)
+    mapping_lr: float = 0.01  # the mapping network's learning rate, as a multiple of train.lr_g
+    mixing: float = 0.0  # probability that a training sample's later layers take a second w (style mixing)
+    pl_weight: float = 0.0  # path-length regularisation weight (the paper: 2); 0: off
+    pl_every: int = 4  # lazy: on every k-th G step, weighted k
+    pl_decay: float = 0.01  # how fast the running mean path length follows the batch's
+    pl_batch: float = 0.5  # the fraction of the batch the path-length term draws
+
+    def __post_init__(self) -> None:
+        _positive("model.stylegan", w_dim=self.w_dim, mapping_layers=self.mapping_layers, pl_every=self.pl_every)
+        _positive("model.stylegan", mapping_lr=self.mapping_lr, pl_batch=self.pl_batch)
+        _at_most("model.stylegan", w_dim=self.w_dim, mapping_layers=self.mapping_layers)
+        for name in ("mixing", "pl_decay", "pl_batch"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise CondganError(f"model.stylegan.{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.pl_weight < 0:
+            raise CondganError(f"model.stylegan.pl_weight must be >= 0, got {self.pl_weight}")
+
+    def options(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FAMILY_SECTIONS = {
+    "cyclegan": CycleGANConfig,
+    "stargan": StarGANConfig,
+    "biggan": BigGANConfig,
+    "stylegan": StyleGANConfig,
+}
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """ONNX export of a trained generator, and a parity check against PyTorch with onnxruntime.
 
 The graph takes `z` (N, z_dim) float32 and, for conditional generators, `condition`
-(N, K) float32 — one-hot rows pick a class, mixtures interpolate — and returns `image`
-(N, C, H, W) in [-1, 1]. An image-to-image generator (pix2pix) takes `input` (N, C_in, H, W)
+(N, K) float32 — one-hot rows pick a class, mixtures interpolate — (a StyleGAN also `psi`
+(1,) float32, its truncation: 1 none) and returns `image` (N, C, H, W) in [-1, 1]; a BigGAN's
+truncation is in the z it is given (condgan.noise). An image-to-image generator (pix2pix) takes `input` (N, C_in, H, W)
 in [-1, 1] instead, and a StarGAN editor `input` and `attributes` (N, K) float32: the target
 attributes, one block per factor, all zero to keep it (ConditionSpec.edit). The batch
 dimension is dynamic. Class names, z_dim, the image shape and the condition travel in the
@@ -27,14 +28,17 @@ OPSET = 17
 
 
 class _Graph(nn.Module):
-    """G with the condition as a float vector input (what the ONNX graph exposes)."""
+    """G with the condition as a float vector input (what the ONNX graph exposes), and a StyleGAN's
+    truncation psi (shape (1,); 1: none) where it has one. `names`: the inputs, in order."""
 
-    def __init__(self, G: nn.Module) -> None:
+    def __init__(self, G: nn.Module, names: list[str]) -> None:
         super().__init__()
-        self.G = G
+        self.G, self.names = G, names
 
-    def forward(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        return self.G(z, condition)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        given = dict(zip(self.names, inputs))
+        extra = (given["psi"],) if "psi" in given else ()
+        return self.G(given["z"], given.get("condition"), *extra)
 
 
 class _ImageGraph(nn.Module):
@@ -65,7 +69,7 @@ def _graph(G: nn.Module, feeds: dict[str, torch.Tensor]) -> nn.Module:
     """What the ONNX graph computes from the inputs `feeds` names, in their order."""
     if "attributes" in feeds:
         return _EditGraph(G)
-    return _ImageGraph(G) if "input" in feeds else _Graph(G)
+    return _ImageGraph(G) if "input" in feeds else _Graph(G, list(feeds))
 
 
 def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) -> dict[str, torch.Tensor]:
@@ -84,6 +88,8 @@ def _example_inputs(G: nn.Module, n: int, gen: torch.Generator | None = None) ->
     feeds = {"z": torch.randn(n, G.z_dim, generator=gen)}
     if G.num_classes:
         feeds["condition"] = torch.eye(G.num_classes)[torch.randint(G.num_classes, (n,), generator=gen)]
+    if getattr(G, "truncation", None) == "w":  # checked where it acts: between the mean w and w
+        feeds["psi"] = torch.full((1,), 0.7)
     return feeds
 
 
@@ -98,18 +104,38 @@ def metadata(G: nn.Module, condition: Condition) -> dict[str, str]:
     image_keys = [k for k in ("in_channels", "in_size", "label_classes") if k in G.config]
     keys = ("z_dim", "img_channels", "img_size", *image_keys)
     names = list(condition.class_names) if G.num_classes else []
+    truncation = {"truncation": G.truncation} if getattr(G, "truncation", None) else {}
     return {
         "condgan": json.dumps(
-            {**{k: G.config[k] for k in keys}, "class_names": names, "conditions": condition.to_json()}
+            {**{k: G.config[k] for k in keys}, "class_names": names, "conditions": condition.to_json(), **truncation}
         )
     }
+
+
+def baked(G: nn.Module) -> nn.Module:
+    """A copy of G (eval mode) with every parametrisation (spectral norm: BigGAN) replaced by the
+    weight it gives now: the graph holds plain weights (ONNX has no op for the norm's vdot)."""
+    from torch.nn.utils import parametrize
+
+    if not any(parametrize.is_parametrized(m) for m in G.modules()):
+        return G
+    # a fresh G, not a deepcopy: a copy shares the parametrised classes, and removing the norm
+    # from them would remove it from the original too
+    state, G = G.state_dict(), type(G)(**G.config)
+    G.load_state_dict(state)
+    G.eval()
+    for module in G.modules():
+        if parametrize.is_parametrized(module):
+            for name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+    return G
 
 
 def export_onnx(G: nn.Module, condition: Condition, out: Path | str) -> Path:
     """Write G (eval mode, fp32, CPU) as ONNX to `out` atomically."""
     onnx = _require("onnx")
     out = Path(out)
-    G = G.float().cpu().eval()
+    G = baked(G.float().cpu().eval())
     feeds = _example_inputs(G, 2)
     args, names = tuple(feeds.values()), list(feeds)
     graph = _graph(G, feeds)

@@ -16,4 +16,7 @@ LIMITS = {
     "model.cyclegan.blocks": 32,
     "model.cyclegan.pool_size": 10_000,
     "model.stargan.blocks": 32,
+    "model.biggan.attention": 1024,
+    "model.stylegan.w_dim": 4096,
+    "model.stylegan.mapping_layers": 16,
 }

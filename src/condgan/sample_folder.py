@@ -2,10 +2,11 @@
 classifier pipeline reads (condgan's own folder dataset included), with a manifest.
 
     DIR/<class name>/00000.png ...      one folder per condition (names made file-system safe)
-    DIR/manifest.csv                     file, label, class_name, seed, noise_index[, condition columns]
+    DIR/manifest.csv                     file, label, class_name, seed, noise_index, truncation[, condition columns]
 
-Image i of the whole draw is G(noise(N, z_dim, seed)[noise_index], condition): the manifest is
-enough to regenerate any one of them (`regenerate`). The folder appears whole or not at all.
+Image i of the whole draw is G(noise(N, z_dim, seed)[noise_index], condition) (truncated as the
+`truncation` column says; empty: none): the manifest is enough to regenerate any one of them
+(`regenerate`). The folder appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ def folder_name(name: str) -> str:
     return safe[:100]
 
 
-def write_folder(out: Path, images: torch.Tensor, codes: np.ndarray, spec: ConditionSpec, seed: int) -> dict[str, int]:
-    """images (N, C, H, W) in [-1, 1] drawn for `codes` (N, F) with noise rows 0..N-1 of `seed`;
-    returns the count per folder."""
+def write_folder(
+    out: Path, images: torch.Tensor, codes: np.ndarray, spec: ConditionSpec, seed: int, truncation: float | None = None
+) -> dict[str, int]:
+    """images (N, C, H, W) in [-1, 1] drawn for `codes` (N, F) with noise rows 0..N-1 of `seed`
+    (and `truncation`); returns the count per folder."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CondganError(f"--out {out} exists and is not an empty folder: choose a new folder")
     pixels = hwc(quantize(images).numpy())
@@ -54,11 +57,11 @@ def write_folder(out: Path, images: torch.Tensor, codes: np.ndarray, spec: Condi
             file = f"{folders[name]}/{index:05d}.png"
             save_png(image, tmp / file)
             label = int(codes[i, 0]) if spec.is_classes else -1
-            row = [file, label, name, seed, i]
+            row = [file, label, name, seed, i, "" if truncation is None else f"{truncation:g}"]
             rows.append(row + ([f"{v:g}" for v in vectors[i]] if vectors is not None else []))
         with open(tmp / MANIFEST, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["file", "label", "class_name", "seed", "noise_index", *columns])
+            writer.writerow(["file", "label", "class_name", "seed", "noise_index", "truncation", *columns])
             writer.writerows(rows)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,15 +78,15 @@ def read_manifest(folder: Path) -> list[dict[str, str]]:
 
 def regenerate(G: torch.nn.Module, spec: ConditionSpec, row: dict[str, str], total: int) -> np.ndarray:
     """One manifest row's image again (uint8, the PNG's layout); `total`: the draw's N (the manifest's rows)."""
-    from condgan.noise import noise
-    from condgan.sampling import generate
+    from condgan.sampling import generate, psi_of, truncated_noise
 
     i = int(row["noise_index"])
-    z = torch.from_numpy(noise(total, G.z_dim, int(row["seed"]))[i : i + 1])
+    cut = float(row["truncation"]) if row.get("truncation") else None
+    z = truncated_noise(G, total, int(row["seed"]), cut)[i : i + 1]
     if spec.is_classes:
         condition = torch.tensor([int(row["label"])])
     elif spec.factors:
         condition = torch.tensor([[float(row[c]) for c in spec.column_names]])
     else:
         condition = None
-    return hwc(quantize(generate(G, z, condition)).numpy())[0]
+    return hwc(quantize(generate(G, z, condition, psi=psi_of(G, cut))).numpy())[0]

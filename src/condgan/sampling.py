@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from condgan import noise as noise_stream
+from condgan.noise import check_truncation
 from condgan.conditions import ConditionSpec
 
 
@@ -24,9 +25,22 @@ def eval_mode(G: nn.Module) -> Iterator[nn.Module]:
         G.train(was_training)
 
 
-def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
-    """(n, z_dim) standard normal noise, a pure function of `seed` (condgan.noise: the server's too)."""
-    return torch.from_numpy(noise_stream.noise(n, z_dim, seed))
+def noise(n: int, z_dim: int, seed: int, threshold: float | None = None) -> torch.Tensor:
+    """(n, z_dim) standard normal noise, a pure function of `seed` (condgan.noise: the server's
+    too); `threshold`: truncated to +-threshold (BigGAN's truncation)."""
+    return torch.from_numpy(noise_stream.noise(n, z_dim, seed, threshold))
+
+
+def truncated_noise(G: nn.Module, n: int, seed: int, truncation: float | None) -> torch.Tensor:
+    """G's noise for `seed`, truncated where G's truncation acts on z (BigGAN)."""
+    kind = getattr(G, "truncation", None)
+    check_truncation(kind, truncation)
+    return noise(n, G.z_dim, seed, truncation if kind == "z" else None)
+
+
+def psi_of(G: nn.Module, truncation: float | None) -> float | None:
+    """The psi G takes at its call, where its truncation acts on w (StyleGAN)."""
+    return truncation if getattr(G, "truncation", None) == "w" else None
 
 
 def _device(G: nn.Module) -> torch.device:
@@ -40,10 +54,12 @@ def generate(
     conditions: torch.Tensor | None,
     batch_size: int = 1000,
     progress: str | None = None,
+    psi: float | None = None,
 ) -> torch.Tensor:
     """G(z, conditions) in eval mode, in batches: (N, C, H, W) in [-1, 1] on the CPU.
 
-    `progress`: the label of a bar with ETA (shown on a terminal) when there are 2+ batches."""
+    `progress`: the label of a bar with ETA (shown on a terminal) when there are 2+ batches;
+    `psi`: StyleGAN's truncation (psi_of)."""
     from condgan.progress import each
 
     chunks, device = [], _device(G)
@@ -53,7 +69,8 @@ def generate(
     with eval_mode(G):
         for i in starts:
             y = conditions[i : i + batch_size].to(device) if conditions is not None and G.num_classes else None
-            chunks.append(G(z[i : i + batch_size].to(device), y).float().cpu())
+            args = (z[i : i + batch_size].to(device), y) + ((psi,) if psi is not None else ())
+            chunks.append(G(*args).float().cpu())
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 
@@ -64,16 +81,18 @@ def sample(
     n: int | None = None,
     batch_size: int = 1000,
     progress: str | None = None,
+    truncation: float | None = None,
 ) -> torch.Tensor:
     """Images (N, C, H, W) in [-1, 1] (on the CPU) for `labels` (N,) int64 or condition vectors
-    (N, K), or `n` unconditional ones.
+    (N, K), or `n` unconditional ones; `truncation`: BigGAN's z threshold or StyleGAN's psi.
 
-    The same (labels, seed) always gives the same images, whatever the batch size.
+    The same (labels, seed, truncation) always gives the same images, whatever the batch size.
     """
     count = len(labels) if labels is not None else n
     if count is None:
         raise ValueError("give labels or n")
-    return generate(G, noise(count, G.z_dim, seed), labels, batch_size, progress)
+    z = truncated_noise(G, count, seed, truncation)
+    return generate(G, z, labels, batch_size, progress, psi_of(G, truncation))
 
 
 def conditions_of(spec: ConditionSpec, codes: np.ndarray) -> torch.Tensor | None:
@@ -82,7 +101,7 @@ def conditions_of(spec: ConditionSpec, codes: np.ndarray) -> torch.Tensor | None
     return None if condition is None else torch.from_numpy(condition)
 
 
-def grid(G: nn.Module, spec: ConditionSpec, z: torch.Tensor) -> tuple[torch.Tensor, int]:
+def grid(G: nn.Module, spec: ConditionSpec, z: torch.Tensor, psi: float | None = None) -> tuple[torch.Tensor, int]:
     """(images, columns) picturing the condition (`spec.grid_codes`). One condition per row
     (classes): the columns are the noise vectors of `z`, one style per column. Conditions
     laid out in rows and columns (two factors): row r is drawn with z[r mod len(z)]."""
@@ -92,7 +111,7 @@ def grid(G: nn.Module, spec: ConditionSpec, z: torch.Tensor) -> tuple[torch.Tens
     else:
         rows = len(codes) // per_row
         z_all, ncol = z[torch.arange(rows) % len(z)].repeat_interleave(per_row, 0), per_row
-    return generate(G, z_all, conditions_of(spec, codes)), ncol
+    return generate(G, z_all, conditions_of(spec, codes), psi=psi), ncol
 
 
 def grid_picture(G: nn.Module, spec: ConditionSpec, z: torch.Tensor, labels: bool = True) -> np.ndarray:

@@ -100,8 +100,10 @@ def generation_report(
     total: int = 10_000,
     seed: int = 0,
     img_size: int | None = None,
+    truncation: float | None = None,
 ) -> dict:
-    """Per-factor accuracy on seen and held-out combinations, FID in the judge's space (module docstring)."""
+    """Per-factor accuracy on seen and held-out combinations, FID in the judge's space (module
+    docstring); `truncation`: BigGAN's z threshold or StyleGAN's psi."""
     from condgan.data.emoji import held_out, holdout_combos
 
     every = load_dataset(dataset, "train", img_size=img_size)
@@ -120,7 +122,7 @@ def generation_report(
             continue
         per = max(1, total // len(rows)) if side == "seen" else max(1, total // (10 * len(rows)))
         asked = np.repeat(rows, per, axis=0)
-        images = quantize(sample(G, torch.from_numpy(spec.encode(asked)), seed=seed))
+        images = quantize(sample(G, torch.from_numpy(spec.encode(asked)), seed=seed, truncation=truncation))
         read = read_factors(spec, judge, images)
         result[f"{side}_images"] = len(asked)
         for j, f in enumerate(spec.factors):

@@ -33,12 +33,14 @@ def run_data(run_dir: Path) -> dict:
     return yaml.safe_load(config.read_text())["data"] if config.is_file() else {}
 
 
-def generate(G: torch.nn.Module, num_classes: int, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def generate(
+    G: torch.nn.Module, num_classes: int, per_class: int, seed: int, truncation: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (N, C, H, W) uint8, labels (N,)): `per_class` images of every class."""
     if not num_classes:
         raise CondganError("this generator is unconditional: conditional metrics need class labels")
     labels = torch.arange(num_classes).repeat_interleave(per_class)  # grouped by class, as a grid
-    return quantize(sample(G, labels, seed=seed, progress="generating")), labels
+    return quantize(sample(G, labels, seed=seed, progress="generating", truncation=truncation)), labels
 
 
 def compute_metrics(

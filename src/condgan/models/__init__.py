@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from torch import nn
 
 from condgan.errors import CondganError
+from condgan.models.biggan import SIZES as STYLE_SIZES
+from condgan.models.biggan import BigGANDiscriminator, BigGANGenerator
 from condgan.models.conditioning import D_CONDITIONING, G_CONDITIONING, DOutput
 from condgan.models.contract import Discriminator, Generator
 from condgan.models.cyclegan import ResnetGenerator
@@ -15,6 +17,7 @@ from condgan.models.mlp import MLPDiscriminator, MLPGenerator
 from condgan.models.pix2pix import NORMS as PIX2PIX_NORMS
 from condgan.models.pix2pix import RECEPTIVE_FIELDS, PatchDiscriminator, UNetGenerator, unet_depth
 from condgan.models.stargan import StarDiscriminator, StarGenerator
+from condgan.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
 from condgan.registry import Registry
 
 
@@ -34,6 +37,13 @@ class Architecture:
     loss: str = "bce"  # the loss unless the config names one (CycleGAN: lsgan, the paper's)
     other_generators: tuple[type[nn.Module], ...] = ()  # further G classes its saved folders may hold
     edits: bool = False  # G edits an image of an attribute dataset into target attributes (StarGAN)
+    exact_sizes: tuple[int, ...] | None = None  # the only sizes it makes (BigGAN, StyleGAN)
+    # its G and D condition themselves (shared embedding and projection, mapping networks):
+    # model.g_cond / d_cond do not apply; options: the keyword arguments of its config section
+    # (model.<name>) that G and D take
+    own_conditioning: bool = False
+    g_options: tuple[str, ...] = ()
+    d_options: tuple[str, ...] = ()
 
     @property
     def takes_image(self) -> bool:
@@ -48,6 +58,12 @@ class Architecture:
         return self.generator
 
     def check_size(self, name: str, img_size: int) -> None:
+        if self.exact_sizes is not None and img_size not in self.exact_sizes:
+            sizes = ", ".join(map(str, self.exact_sizes))
+            raise CondganError(
+                f"model {name} makes images of {sizes} px, but the data is {img_size} px: "
+                f"choose --img-size from {sizes} (image folders), or model cdcgan (8..64 px)"
+            )
         if self.sizes is not None and not self.sizes[0] <= img_size <= self.sizes[1]:
             lo, hi = self.sizes
             raise CondganError(
@@ -120,6 +136,35 @@ MODELS.add(
         edits=True,
     ),
 )
+MODELS.add(
+    "biggan",
+    Architecture(
+        BigGANGenerator,
+        BigGANDiscriminator,
+        default_width=32,
+        d_norm="none",
+        loss="hinge",
+        exact_sizes=STYLE_SIZES,
+        own_conditioning=True,
+        g_options=("attention",),
+        d_options=("attention",),
+    ),
+)
+MODELS.add(
+    "stylegan",
+    Architecture(
+        StyleGANGenerator,
+        StyleGANDiscriminator,
+        default_width=32,
+        d_norm="none",
+        objective="stylegan",
+        regularisers=(("r1", 0.01),),
+        exact_sizes=STYLE_SIZES,
+        own_conditioning=True,
+        g_options=("w_dim", "mapping_layers", "mapping_lr", "mixing"),
+        d_options=("mapping_layers",),
+    ),
+)
 
 
 def build_models(
@@ -143,13 +188,15 @@ def build_models(
     patch: int | None = None,
     in_size: int | None = None,
     label_classes: int = 0,
+    options: dict | None = None,
 ) -> tuple[Generator, Discriminator]:
     """(G, D) of the named family. `num_classes` is the condition's width; unconditional families drop it.
 
     d_norm None takes the family's default (batch for conv D, none for the MLP D). An image-
     conditioned family (pix2pix) takes `in_channels` and `in_size` (the condition image's),
     `label_classes` (its class as one-hot maps beside it), `norm` for G and D and the PatchGAN's
-    receptive field `patch` instead of z, labels and the conditioning modules.
+    receptive field `patch` instead of z, labels and the conditioning modules. `options`: the
+    family's own config section (model.biggan, model.stylegan) as a dict.
     """
     arch = MODELS.get(name)
     arch.check_size(name, img_size)
@@ -176,6 +223,10 @@ def build_models(
         if value is not None:
             raise CondganError(f"model.{key} applies to image-conditioned models (pix2pix) only, not {name}")
     num_classes = num_classes if arch.conditional else 0
+    if arch.own_conditioning:
+        given = dict(g_cond=g_cond, d_cond=d_cond, spectral_norm=spectral_norm, g_refine=g_refine, d_norm=d_norm)
+        _mlp_options(name, arch, activation, g_norm, d_dropout)
+        return _own_models(name, arch, (z_dim, num_classes, img_channels, img_size), width, options or {}, given)
     D_CONDITIONING.get(d_cond), G_CONDITIONING.get(g_cond)  # unknown names: one clear error
     if num_classes == 0:
         for key, value in (("d_cond", d_cond), ("g_cond", g_cond)):
@@ -228,6 +279,28 @@ def _image_models(
         shape["label_classes"] = label_classes
     G = arch.generator(**shape, norm=norm)
     D = arch.discriminator(**shape, norm=d_norm, receptive_field=patch, spectral_norm=spectral_norm)
+    return G, D
+
+
+def _own_models(
+    name: str, arch: Architecture, shape: tuple[int, int, int, int], width: int | None, options: dict, given: dict
+) -> tuple[Generator, Discriminator]:
+    """BigGAN's and StyleGAN's G and D (shape: z_dim, condition width, image channels and size):
+    they bring their own conditioning, norms and spectral norm, so those options are refused."""
+    for key, default in (("g_cond", "concat"), ("d_cond", "concat"), ("spectral_norm", False), ("g_refine", 0)):
+        if given[key] != default:
+            raise CondganError(f"model.{key} does not apply to model {name} (its options: model.{name}.*)")
+    if given["d_norm"] not in (None, "none", arch.d_norm):
+        raise CondganError(f"model.d_norm does not apply to model {name} (its D has no normalisation)")
+    z_dim, num_classes, img_channels, img_size = shape
+    common = dict(
+        num_classes=num_classes, img_channels=img_channels, img_size=img_size, width=width or arch.default_width
+    )
+    try:
+        G = arch.generator(z_dim=z_dim, **common, **{k: options[k] for k in arch.g_options if k in options})
+        D = arch.discriminator(**common, **{k: options[k] for k in arch.d_options if k in options})
+    except ValueError as err:
+        raise CondganError(f"model {name}: {err}") from None
     return G, D
 
 

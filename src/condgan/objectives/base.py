@@ -33,11 +33,19 @@ class OptimiserSpec:
 
 
 def param_groups(nets: Mapping[str, nn.Module], spec: OptimiserSpec, base: float) -> list[dict[str, Any]]:
-    """One parameter group per network; `base_lr` is the group's rate before any schedule."""
+    """One parameter group per network, and one more per submodule the network names in its
+    `lr_multipliers` ({"mapping": 0.01}: StyleGAN's mapping network); `base_lr` is the group's
+    rate before any schedule, which every schedule scales (so the multipliers stay relative)."""
     groups = []
     for name in spec.nets:
-        lr = base * spec.multipliers.get(name, 1.0)
-        groups.append({"params": list(nets[name].parameters()), "lr": lr, "base_lr": lr, "net": name})
+        net, lr = nets[name], base * spec.multipliers.get(name, 1.0)
+        own = getattr(net, "lr_multipliers", {})
+        inner = {id(p) for sub in own for p in net.get_submodule(sub).parameters()}
+        rest = [p for p in net.parameters() if id(p) not in inner]
+        groups.append({"params": rest, "lr": lr, "base_lr": lr, "net": name})
+        for sub, factor in own.items():
+            params, sub_lr = list(net.get_submodule(sub).parameters()), lr * factor
+            groups.append({"params": params, "lr": sub_lr, "base_lr": sub_lr, "net": f"{name}.{sub}"})
     return groups
 
 

@@ -23,7 +23,7 @@ from PIL import Image
 from condgan.errors import CondganError
 from condgan.images import fit_image, hwc, make_grid, quantize_array
 from condgan.labels import label_for
-from condgan.noise import lerp, noise, slerp
+from condgan.noise import check_truncation, lerp, noise, slerp
 from condgan.serve.backends import Backend
 
 MAX_N = 256
@@ -34,6 +34,16 @@ MAX_UPLOAD_PIXELS = 4096 * 4096  # its decoded size, checked from the header bef
 COLUMNS = 8
 MAX_ATTRS = 512  # characters of an attrs query: every factor of emoji-people named with its longest value
 Seed = Query(0, ge=0, le=MAX_SEED, description="noise seed: same seed, same images")
+Truncation = Query(
+    None, ge=0.0, le=10.0, description="biggan: the z threshold; stylegan: psi in [0, 1] (1: none); default none"
+)
+
+
+# what the page's truncation slider offers, by the generator's kind of truncation
+TRUNCATION_RANGES = {
+    "z": {"kind": "threshold", "min": 0.1, "max": 3.0, "step": 0.05, "none": None},
+    "w": {"kind": "psi", "min": 0.0, "max": 1.0, "step": 0.05, "none": 1.0},
+}
 
 
 def png(images: np.ndarray, ncol: int) -> Response:
@@ -82,12 +92,17 @@ class Generation:
             raise CondganError(f"attrs is required, e.g. attrs={example}")
         return np.repeat(spec.encode(spec.parse(attrs)[None]), n, axis=0)
 
-    def noise(self, n: int, seed: int) -> np.ndarray:
-        return noise(n, self.backend.z_dim, seed)
+    def noise(self, n: int, seed: int, truncation: float | None = None) -> np.ndarray:
+        """The seed's noise, truncated where the generator's truncation acts on z (BigGAN)."""
+        check_truncation(self.backend.truncation, truncation)
+        return noise(n, self.backend.z_dim, seed, truncation if self.backend.truncation == "z" else None)
 
-    async def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+    async def __call__(
+        self, z: np.ndarray, condition: np.ndarray | None, truncation: float | None = None
+    ) -> np.ndarray:
+        psi = truncation if self.backend.truncation == "w" else None  # BigGAN's acted on z already
         async with self.slots:
-            return await run_in_threadpool(self.backend, z, condition)
+            return await run_in_threadpool(self.backend, z, condition, psi)
 
     async def translate(
         self, inputs: np.ndarray, backend: Backend | None = None, attributes: np.ndarray | None = None
@@ -150,6 +165,8 @@ def _add_info_routes(app: FastAPI, backend: Backend) -> None:
             "directions": list(backend.directions) if backend.in_channels else [],
             "max_n": MAX_N,
             "max_upload": MAX_UPLOAD,
+            # biggan: a threshold on z (none: off); stylegan: psi (1: none); others: null
+            "truncation": TRUNCATION_RANGES.get(backend.truncation),
         }
 
 
@@ -160,11 +177,15 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
         attrs: str | None = Query(None, max_length=MAX_ATTRS, description="several-factor runs: NAME=VALUE,..."),
         n: int = Query(1, ge=1, le=MAX_N),
         seed: int = Seed,
+        truncation: float | None = Truncation,
     ) -> Response:
-        return png(await gen(gen.noise(n, seed), gen.condition(label, attrs, n)), COLUMNS)
+        z = gen.noise(n, seed, truncation)
+        return png(await gen(z, gen.condition(label, attrs, n), truncation), COLUMNS)
 
     @app.get("/api/grid")
-    async def every_class(n: int = Query(8, ge=1, le=16), seed: int = Seed) -> Response:
+    async def every_class(
+        n: int = Query(8, ge=1, le=16), seed: int = Seed, truncation: float | None = Truncation
+    ) -> Response:
         """Same noise, every class: rows are classes, each column one noise vector (one style)."""
         if gen.backend.in_channels:
             raise CondganError("this generator translates images: POST an image to /api/translate")
@@ -174,12 +195,12 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
         if spec is not None:  # the picture of condgan sample: two factors as rows x columns, one noise per row
             codes, per_row = spec.grid_codes()
             if per_row > 1:
-                z = np.repeat(gen.noise(len(codes) // per_row, seed), per_row, axis=0)
-                return png(await gen(z, spec.encode(codes)), per_row)
-            z = np.tile(gen.noise(n, seed), (len(codes), 1))
-            return png(await gen(z, spec.encode(np.repeat(codes, n, axis=0))), n)
-        z = np.tile(gen.noise(n, seed), (gen.k, 1))
-        return png(await gen(z, gen.one_hot(np.repeat(np.arange(gen.k), n).tolist())), n)
+                z = np.repeat(gen.noise(len(codes) // per_row, seed, truncation), per_row, axis=0)
+                return png(await gen(z, spec.encode(codes), truncation), per_row)
+            z = np.tile(gen.noise(n, seed, truncation), (len(codes), 1))
+            return png(await gen(z, spec.encode(np.repeat(codes, n, axis=0)), truncation), n)
+        z = np.tile(gen.noise(n, seed, truncation), (gen.k, 1))
+        return png(await gen(z, gen.one_hot(np.repeat(np.arange(gen.k), n).tolist()), truncation), n)
 
     @app.get("/api/interpolate")
     async def interpolate(
@@ -190,18 +211,19 @@ def _add_image_routes(app: FastAPI, gen: Generation) -> None:
         label: str | None = Query(None, max_length=64),
         attrs: str | None = Query(None, max_length=MAX_ATTRS),
         seed: int = Seed,
+        truncation: float | None = Truncation,
     ) -> Response:
         """One image at position t between two classes or attribute sets (same noise) or two seeds (same condition)."""
         if kind == "class":
-            z = gen.noise(1, seed)
+            z = gen.noise(1, seed, truncation)
             factors = gen.backend.factors is not None
             ends = [gen.condition(None, v) if factors else gen.condition(v, None) for v in (a, b)]
             condition = lerp(ends[0], ends[1], t)
         else:
             sa, sb = (_seed(v, name) for v, name in ((a, "a"), (b, "b")))
-            z = slerp(gen.noise(1, sa)[0], gen.noise(1, sb)[0], t)[None]
+            z = slerp(gen.noise(1, sa, truncation)[0], gen.noise(1, sb, truncation)[0], t)[None]
             condition = gen.condition(label, attrs)
-        return png(await gen(z, condition), 1)
+        return png(await gen(z, condition, truncation), 1)
 
 
 async def _upload(request: Request) -> bytes:

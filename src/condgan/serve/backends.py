@@ -38,13 +38,14 @@ class Backend:
     reverse: Backend | None = None  # a CycleGAN run's other translator (B to A), served beside this one
     factors: ConditionSpec | None = None  # a several-factor run: what `attrs` requests are read against
     edits: ConditionSpec | None = None  # a StarGAN editor: the factors `attrs` may change
+    truncation: str | None = None  # "z" (BigGAN: a threshold on the noise) | "w" (StyleGAN: psi) | None
 
     @property
     def directions(self) -> dict[str, Backend]:
         """The translators by direction: AtoB is this backend, BtoA its `reverse` when there is one."""
         return {"AtoB": self, **({"BtoA": self.reverse} if self.reverse is not None else {})}
 
-    def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+    def __call__(self, z: np.ndarray, condition: np.ndarray | None, psi: float | None = None) -> np.ndarray:
         raise NotImplementedError
 
     def translate(self, inputs: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:
@@ -72,13 +73,15 @@ class TorchBackend(Backend):
         self.label_names = tuple(condition.class_names) if getattr(condition, "labelled", False) else ()
         self.factors = several_factors(condition)
         self.edits = getattr(condition, "attributes", None)
+        self.truncation = getattr(self.G, "truncation", None)
 
-    def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+    def __call__(self, z: np.ndarray, condition: np.ndarray | None, psi: float | None = None) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
             c = torch.from_numpy(condition) if condition is not None else None
-            return self.G(torch.from_numpy(z), c).float().numpy()
+            extra = (psi,) if psi is not None else ()
+            return self.G(torch.from_numpy(z), c, *extra).float().numpy()
 
     def translate(self, inputs: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:
         import torch
@@ -123,9 +126,12 @@ class OnnxBackend(Backend):
             self.factors = several_factors(ConditionSpec.from_json(image))
         elif image.get("attributes"):
             self.edits = ConditionSpec.from_json(image["attributes"])
+        self.truncation = meta.get("truncation") if meta.get("truncation") in ("z", "w") else None
 
-    def __call__(self, z: np.ndarray, condition: np.ndarray | None) -> np.ndarray:
+    def __call__(self, z: np.ndarray, condition: np.ndarray | None, psi: float | None = None) -> np.ndarray:
         feeds = {"z": z} if condition is None else {"z": z, "condition": condition}
+        if self.truncation == "w":  # the graph's psi input: 1 is no truncation
+            feeds["psi"] = np.array([1.0 if psi is None else psi], np.float32)
         return self.session.run(["image"], feeds)[0]
 
     def translate(self, inputs: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:

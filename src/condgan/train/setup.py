@@ -57,6 +57,7 @@ def build_for(
     in_channels, in_size: the condition image's, for pix2pix; label_classes: the classes of its
     label maps with model.with_label)."""
     m = config.model
+    section = getattr(m, m.name.replace("-", "_"), None)
     return build_models(
         m.name,
         z_dim=m.z_dim,
@@ -77,6 +78,7 @@ def build_for(
         patch=m.patch,
         in_size=in_size,
         label_classes=label_classes,
+        options=section.options() if hasattr(section, "options") else None,
     )
 
 
