@@ -275,6 +275,7 @@ class LossConfig:
     l1_weight: float | None = None  # pix2pix: lambda of the L1 term to the target; None: 100 for pix2pix, else off
     l2_weight: float | None = None  # pix2pix: weight of a squared-error term to the target beside L1; None: off
     adv_weight: float = 1.0  # weight of G's adversarial term; 0 with an L1 term is the L1-only baseline
+    ortho_weight: float | None = None  # BigGAN's orthogonal regularisation of G's weights (the paper: 1e-4); None: off
 
     def __post_init__(self) -> None:
         if self.name is not None:
@@ -289,7 +290,7 @@ class LossConfig:
         )
         if self.r1_until is not None and not 0 < self.r1_until <= 1:
             raise CondganError(f"loss.r1_until must be in (0, 1] or null, got {self.r1_until}")
-        for name in ("gp_weight", "r1_gamma", "mismatch_weight", "l1_weight", "l2_weight", "adv_weight"):
+        for name in ("gp_weight", "r1_gamma", "mismatch_weight", "l1_weight", "l2_weight", "adv_weight", "ortho_weight"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise CondganError(f"loss.{name} must be >= 0, got {value}")

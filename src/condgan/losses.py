@@ -186,6 +186,7 @@ class GTerms:
     y: torch.Tensor | None
     x_fake: torch.Tensor
     x_real: torch.Tensor
+    G: nn.Module | None = None  # the generator itself (a term on its weights: orthogonal regularisation)
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,27 @@ def _l2_g_term(t: GTerms) -> torch.Tensor:
     return l2_loss(t.x_fake, t.x_real)
 
 
+def orthogonal_penalty(G: nn.Module) -> torch.Tensor:
+    """BigGAN's orthogonal regularisation (Brock et al. 2019): sum over G's weight matrices W
+    (conv kernels flattened per output channel) of 1/2 ||W W^T (1 - I)||_F^2: filters pushed
+    toward orthogonality without constraining their norms, which keeps G amenable to the
+    truncation trick. Label tables (embeddings) are left out, as in the reference."""
+    total, tables = None, {id(p) for m in G.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    for p in G.parameters():
+        if p.dim() < 2 or id(p) in tables:
+            continue
+        w = p.float().flatten(1)
+        gram = w @ w.t()
+        off = gram - torch.diag_embed(torch.diagonal(gram))
+        term = 0.5 * off.square().sum()
+        total = term if total is None else total + term
+    return total if total is not None else torch.zeros(())
+
+
+def _ortho_g_term(t: GTerms) -> torch.Tensor:
+    return orthogonal_penalty(t.G)
+
+
 def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=generator, device=device)
 
@@ -299,6 +321,7 @@ REGULARISERS.add(
 )
 REGULARISERS.add("l1", Regulariser("g_l1", g_term=_l1_g_term, needs_pairs=True, config_key="l1_weight"))
 REGULARISERS.add("l2", Regulariser("g_l2", g_term=_l2_g_term, needs_pairs=True, config_key="l2_weight"))
+REGULARISERS.add("ortho", Regulariser("g_ortho", g_term=_ortho_g_term, config_key="ortho_weight"))
 
 
 # --- losses and their recipes ----------------------------------------------------------

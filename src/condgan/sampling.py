@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from condgan import noise as noise_stream
-from condgan.noise import check_truncation
 from condgan.conditions import ConditionSpec
+from condgan.noise import check_truncation
 
 
 @contextmanager

@@ -94,3 +94,20 @@ def test_truncated_noise_stays_within_its_threshold_and_is_a_function_of_the_see
     assert (noise(200, 16, seed=3, threshold=0.5) == z[:200]).all()  # the prefix property holds
     untouched = abs(noise(500, 16, seed=3)) <= 0.5
     assert (z[untouched] == noise(500, 16, seed=3)[untouched]).all()
+
+
+def test_orthogonal_regularisation_has_biggans_gradient_and_spares_the_embedding():
+    from torch import nn
+
+    from condgan.losses import orthogonal_penalty
+
+    net = nn.Sequential(nn.Linear(4, 3), nn.Embedding(5, 4))
+    net[1].weight.data.normal_()
+    orthogonal_penalty(net).backward()
+    w = net[0].weight.detach()
+    off = (w @ w.t()) * (1 - torch.eye(3))
+    assert torch.allclose(net[0].weight.grad, 2 * off @ w, atol=1e-6)  # BigGAN-PyTorch's utils.ortho
+    assert net[1].weight.grad is None
+    rows = torch.linalg.qr(torch.randn(4, 4))[0][:3]  # orthonormal rows: nothing to penalise
+    net[0].weight.data.copy_(rows * 3)  # nor their norms
+    assert float(orthogonal_penalty(net).detach()) < 1e-8

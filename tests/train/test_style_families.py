@@ -17,7 +17,7 @@ from tests.test_cli import condgan
 
 def style_config(steps: int, model: str = "stylegan", **train):
     family = {"stylegan": {"w_dim": 16, "pl_weight": 2.0, "pl_every": 2, "mixing": 0.5}} if model == "stylegan" else {}
-    loss = {"r1_every": 2} if model == "stylegan" else {}
+    loss = {"r1_every": 2} if model == "stylegan" else {"ortho_weight": 1e-4}
     return load_config(
         None,
         [
@@ -72,6 +72,8 @@ def test_path_length_term_is_lazy_and_resumes_bit_identically(tmp_path):
 def biggan_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("biggan") / "run"
     Trainer(style_config(4, model="biggan", ema=0.9), run, progress=False).fit()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(row["g_ortho"] > 0 for row in rows)  # loss.ortho_weight: the term is logged
     return run
 
 

@@ -67,7 +67,14 @@ class GANObjective(Objective):
         autocast, reduce_grads = trainer.runtime
         t = self.config.train
         self.ctx = StepContext(
-            trainer.fwd["D"], trainer.opts["D"], trainer.opts["G"], trainer.recipe, autocast, reduce_grads, t.fuse_d
+            trainer.fwd["D"],
+            trainer.opts["D"],
+            trainer.opts["G"],
+            trainer.recipe,
+            autocast,
+            reduce_grads,
+            t.fuse_d,
+            trainer.nets["G"],
         )
 
     def _real(self, trainer: Trainer, index: int) -> tuple[torch.Tensor, torch.Tensor]:

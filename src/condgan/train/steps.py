@@ -38,6 +38,7 @@ class StepContext:
     autocast: Autocast = nullcontext
     reduce_grads: Callable[[torch.optim.Optimizer], None] = _no_reduce
     fuse_d: bool = False  # one D forward on real ++ fake (train.fuse_d: a D without batch statistics)
+    G: nn.Module | None = None  # for G-side terms on its weights (loss.ortho_weight)
 
 
 @dataclass
@@ -107,7 +108,7 @@ def _d_loss(ctx: StepContext, batch: Batch, x_fake: torch.Tensor) -> tuple[torch
 def _g_loss(ctx: StepContext, out_fake: DOutput, batch: Batch) -> tuple[torch.Tensor, dict]:
     """G's objective and the detached G-only terms by their stat name (pix2pix's L1: g_l1)."""
     g_loss = ctx.recipe.adv_weight * ctx.recipe.loss.g(out_fake.logits)  # x 1.0 is exact: weights unchanged
-    terms, stats = GTerms(out_fake, batch.y, batch.x_fake, batch.x_real), {}
+    terms, stats = GTerms(out_fake, batch.y, batch.x_fake, batch.x_real, ctx.G), {}
     for _, reg, weight in ctx.recipe.active:
         if reg.g_term is not None:
             term = reg.g_term(terms)
