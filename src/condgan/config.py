@@ -212,9 +212,11 @@ class BigGANConfig:
     """model.biggan: the options of the BigGAN family (Brock et al. 2019), and only those."""
 
     attention: int = 0  # the side (px) of the G and D maps that get a self-attention block; 0: none
+    d_width: int | None = None  # D's channel width where it differs from G's (model.width); None: the same
 
     def __post_init__(self) -> None:
-        _at_most("model.biggan", attention=self.attention)
+        _positive("model.biggan", d_width=self.d_width)
+        _at_most("model.biggan", attention=self.attention, d_width=self.d_width)
         if self.attention < 0:
             raise CondganError(f"model.biggan.attention must be >= 0 (px; 0: none), got {self.attention}")
 
@@ -228,6 +230,7 @@ class StyleGANConfig:
     Its lazy R1 is loss.r1_gamma / loss.r1_every (default gamma 0.01, StyleGAN2-ADA's CIFAR)."""
 
     w_dim: int = 128  # width of w (and of the mapping network)
+    d_width: int | None = None  # D's channel width where it differs from G's (model.width); None: the same
     mapping_layers: int = 2  # layers of G's mapping network (and of D's condition mapping)
     mapping_lr: float = 0.01  # the mapping network's learning rate, as a multiple of train.lr_g
     mixing: float = 0.0  # probability that a training sample's later layers take a second w (style mixing)
@@ -238,8 +241,8 @@ class StyleGANConfig:
 
     def __post_init__(self) -> None:
         _positive("model.stylegan", w_dim=self.w_dim, mapping_layers=self.mapping_layers, pl_every=self.pl_every)
-        _positive("model.stylegan", mapping_lr=self.mapping_lr, pl_batch=self.pl_batch)
-        _at_most("model.stylegan", w_dim=self.w_dim, mapping_layers=self.mapping_layers)
+        _positive("model.stylegan", mapping_lr=self.mapping_lr, pl_batch=self.pl_batch, d_width=self.d_width)
+        _at_most("model.stylegan", w_dim=self.w_dim, mapping_layers=self.mapping_layers, d_width=self.d_width)
         for name in ("mixing", "pl_decay", "pl_batch"):
             if not 0 <= getattr(self, name) <= 1:
                 raise CondganError(f"model.stylegan.{name} must be in [0, 1], got {getattr(self, name)}")
@@ -290,7 +293,15 @@ class LossConfig:
         )
         if self.r1_until is not None and not 0 < self.r1_until <= 1:
             raise CondganError(f"loss.r1_until must be in (0, 1] or null, got {self.r1_until}")
-        for name in ("gp_weight", "r1_gamma", "mismatch_weight", "l1_weight", "l2_weight", "adv_weight", "ortho_weight"):
+        for name in (
+            "gp_weight",
+            "r1_gamma",
+            "mismatch_weight",
+            "l1_weight",
+            "l2_weight",
+            "adv_weight",
+            "ortho_weight",
+        ):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise CondganError(f"loss.{name} must be >= 0, got {value}")

@@ -17,6 +17,8 @@ LIMITS = {
     "model.cyclegan.pool_size": 10_000,
     "model.stargan.blocks": 32,
     "model.biggan.attention": 1024,
+    "model.biggan.d_width": 4096,
+    "model.stylegan.d_width": 4096,
     "model.stylegan.w_dim": 4096,
     "model.stylegan.mapping_layers": 16,
 }

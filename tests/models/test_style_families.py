@@ -111,3 +111,30 @@ def test_orthogonal_regularisation_has_biggans_gradient_and_spares_the_embedding
     rows = torch.linalg.qr(torch.randn(4, 4))[0][:3]  # orthonormal rows: nothing to penalise
     net[0].weight.data.copy_(rows * 3)  # nor their norms
     assert float(orthogonal_penalty(net).detach()) < 1e-8
+
+
+@pytest.mark.parametrize("family", ["biggan", "stylegan"])
+def test_d_width_widens_d_alone(family):
+    from condgan.config import load_config
+    from condgan.train.setup import build_for
+
+    narrow = build_for(load_config(None, [{"model": {"name": family, "width": 4}}]), 10, 1, 28)
+    config = load_config(None, [{"model": {"name": family, "width": 4, family: {"d_width": 12}}}])
+    wide = build_for(config, 10, 1, 28)
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(wide[0]) == count(narrow[0]) and count(wide[1]) > 4 * count(narrow[1])
+
+
+def test_biggan_standing_statistics_reach_its_conditional_norms():
+    from condgan.train.standing import with_standing_stats
+
+    G = BigGANGenerator(z_dim=20, num_classes=5, img_channels=1, img_size=28, width=4)
+    z, y = torch.randn(64, 20), torch.arange(64) % 5
+    standing = with_standing_stats(G, [(z, y)])
+    for block in standing.blocks:
+        assert not torch.equal(block.norm1.bn.running_mean, torch.zeros_like(block.norm1.bn.running_mean))
+    G.train()
+    with torch.no_grad():
+        batch = G(z, y)  # the batch's own statistics: what the standing ones were measured from
+        # the running variance is the unbiased one (N / (N - 1)): close, not equal
+        assert torch.allclose(standing(z, y), batch, atol=2e-3)

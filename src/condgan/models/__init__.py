@@ -298,7 +298,8 @@ def _own_models(
     )
     try:
         G = arch.generator(z_dim=z_dim, **common, **{k: options[k] for k in arch.g_options if k in options})
-        D = arch.discriminator(**common, **{k: options[k] for k in arch.d_options if k in options})
+        d_common = common | {"width": options.get("d_width") or common["width"]}  # D may be wider than G
+        D = arch.discriminator(**d_common, **{k: options[k] for k in arch.d_options if k in options})
     except ValueError as err:
         raise CondganError(f"model {name}: {err}") from None
     return G, D

@@ -102,8 +102,8 @@ class ConditionalNorm(nn.Module):
         return self._normalise(h) * gain + self.bias(c)[:, :, None, None]
 
     def _normalise(self, h: torch.Tensor) -> torch.Tensor:
-        if self.training or self.bn.running_mean is None:
-            return self.bn(h)
+        if self.bn.training or self.bn.running_mean is None:  # the BatchNorm's own mode: standing
+            return self.bn(h)  # statistics put it alone in training mode
         # eval: the running statistics as plain arithmetic (the same maths): the ONNX exporter
         # refuses batch_norm where the channel count is not static (after the start map's view)
         mean, var = self.bn.running_mean[None, :, None, None], self.bn.running_var[None, :, None, None]
