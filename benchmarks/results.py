@@ -281,9 +281,14 @@ def twin_label(preset: str) -> str:
 
 
 def describe(preset: str) -> str:
+    from condgan.models import MODELS
+
     c = load_config(preset)
     r = c.recipe()
-    parts = [c.model.name, c.loss.name, f"G {c.model.g_cond}", f"D {c.model.d_cond}", f"D norm {r.d_norm}"]
+    if MODELS.get(c.model.name).own_conditioning:  # BigGAN, StyleGAN: their own conditioning and norms
+        parts = [c.model.name, c.loss.name, f"width {c.model.width}"]
+    else:
+        parts = [c.model.name, c.loss.name, f"G {c.model.g_cond}", f"D {c.model.d_cond}", f"D norm {r.d_norm}"]
     if c.model.g_refine:
         parts.insert(3, f"G +{c.model.g_refine} 3x3 conv")
     if c.model.spectral_norm:
@@ -299,7 +304,7 @@ def describe(preset: str) -> str:
         parts.append(f"EMA {c.train.ema}")
     if c.train.update != "alternating":
         parts.append(f"{c.train.update} updates")
-    parts.append(f"{c.train.epochs} ep")
+    parts.append(f"{c.train.epochs} ep" if c.train.epochs else f"{c.train.steps:,} steps")
     return ", ".join(parts)
 
 

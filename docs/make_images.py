@@ -22,7 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
-SAMPLED = {"mnist-cdcgan": "mnist-cdcgan.png", "mnist-cgan-mlp": "mnist-cgan-mlp.png"}  # preset -> picture
+SAMPLED = {  # preset -> picture
+    "mnist-cdcgan": "mnist-cdcgan.png",
+    "mnist-cgan-mlp": "mnist-cgan-mlp.png",
+    "emoji-biggan": "emoji-biggan.png",
+    "fashion-biggan": "fashion-biggan.png",
+}
 TRANSLATED = ("mnist-superres4", "mnist-inpaint", "fashion-edges", "coloured-mnist-colourise")
 
 
@@ -34,7 +39,7 @@ def condgan(*args: str) -> None:
 
 def run_of(preset: str, runs: Path) -> Path:
     """The finished run of `preset` under `runs` (the results script's layout), trained when missing."""
-    for candidate in (runs / f"{preset}@mnist", runs / preset):
+    for candidate in (runs / f"{preset}@mnist", runs / f"{preset}@fashion-mnist", runs / preset):
         if (candidate / "generator" / "config.json").is_file():
             return candidate
     out = runs / preset

@@ -445,6 +445,7 @@ def test_a_pickled_checkpoint_is_named_not_condgans(run_dir, tmp_path):
         (lambda m: {**m, "class_names": [str(i) for i in range(9, -1, -1)]}, "class_names disagree with conditions"),
         (lambda m: {**m, "conditions": {"kind": "factors", "factors": "x"}}, "conditions.factors must be a list"),
         (lambda m: {**m, "kwargs": {**m["kwargs"], "z_dim": 10**9}}, "kwargs.z_dim must be a whole number 0..4,096"),
+        (lambda m: {**m, "kwargs": {**m["kwargs"], "w_dim": 10**9}}, "kwargs.w_dim must be a whole number 0..4,096"),
         (lambda m: {**m, "kwargs": {**m["kwargs"], "width": [8]}}, "kwargs.width must be a number, a word or null"),
         (lambda m: {**m, "kwargs": {**m["kwargs"], "refine": 10**6}}, "kwargs.refine must be a whole number 0..16"),
     ],

@@ -124,6 +124,10 @@ def _check_kwargs(kwargs: dict) -> None:
         "in_size": LIMITS["data.img_size"],
         "blocks": max(LIMITS["model.cyclegan.blocks"], LIMITS["model.stargan.blocks"]),
         "label_classes": MAX_CLASSES,
+        "w_dim": LIMITS["model.stylegan.w_dim"],
+        "mapping_layers": LIMITS["model.stylegan.mapping_layers"],
+        "attention": LIMITS["model.biggan.attention"],
+        "shared_dim": LIMITS["model.width"],
     }
     for key, value in kwargs.items():
         if not isinstance(value, (str, int, float, bool)) and value is not None:
