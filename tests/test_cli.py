@@ -459,6 +459,7 @@ def test_a_pickled_checkpoint_is_named_not_condgans(run_dir, tmp_path):
         "disagree",
         "factors",
         "huge-z",
+        "huge-w-dim",
         "list-w",
         "huge-refine",
     ],
