@@ -110,7 +110,7 @@ def test_help_lists_the_subcommands():
     ("args", "message"),
     [
         (["--config", "nope"], "unknown preset 'nope'; valid: coloured-mnist, coloured-mnist-colourise, "),
-        (["--model", "gan9000"], "unknown model 'gan9000'; valid: cdcgan, cgan-mlp, cyclegan, dcgan, pix2pix"),
+        (["--model", "gan9000"], "unknown model 'gan9000'; valid: biggan, cdcgan, cgan-mlp, cyclegan, dcgan, pix2pix"),
         (["--loss", "l7"], "unknown loss 'l7'; valid: bce"),
         (["--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["--set", "train.learning_rate=1"], "unknown config key 'train.learning_rate'; valid: train.epochs"),

@@ -88,7 +88,7 @@ def test_g_refine_is_refused_outside_the_dcgan_families():
 
 
 def test_registry_lists_models():
-    assert MODELS.names() == ["cdcgan", "cgan-mlp", "cyclegan", "dcgan", "pix2pix", "stargan"]
+    assert MODELS.names() == ["biggan", "cdcgan", "cgan-mlp", "cyclegan", "dcgan", "pix2pix", "stargan", "stylegan"]
 
 
 # --- conditioning variants, norms and spectral norm ------------------------------------
