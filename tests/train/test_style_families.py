@@ -149,3 +149,9 @@ def test_truncation_is_refused_where_it_does_not_apply(biggan_run, tiny_run, tmp
     assert result.returncode == 2 and "the z threshold: in (0, 10]" in result.stderr
     result = condgan("eval", str(biggan_run), "--truncation", "1,x")
     assert result.returncode == 2 and "--truncation takes numbers" in result.stderr
+    result = condgan("eval", str(biggan_run), "--truncation", "1", "--baseline", str(biggan_run))
+    assert result.returncode == 2 and "--truncation sweeps a sampling run" in result.stderr
+    (tmp_path / "s.npz").write_bytes(b"")
+    result = condgan("eval", str(tmp_path / "s.npz"), "--truncation", "1")
+    assert result.returncode == 2 and "evaluates a run directory" in result.stderr
+    assert "Traceback" not in result.stderr

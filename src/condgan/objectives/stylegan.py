@@ -45,11 +45,12 @@ class StyleGANObjective(GANObjective):
     def _path_length_step(self, trainer: Trainer, options) -> dict[str, torch.Tensor]:
         G, opt = trainer.nets["G"], trainer.opts["G"]
         n = max(1, int(self.config.train.batch_size * options.pl_batch))
-        x_real, y = self._real(trainer, trainer.step)  # the conditions of real images, as the main step's
-        shard, size = trainer.dist.shard, G.img_size
+        # the conditions of a real batch (its labels alone: no images are read for this term)
+        y = self._conditions(trainer, trainer.step)
+        shard, size, channels = trainer.dist.shard, G.img_size, G.config["img_channels"]
         y = shard(y[:n]) if trainer.feeds_y else None
         z = shard(torch.randn(n, G.z_dim, generator=trainer.noise_gen, device=trainer.device))
-        u = torch.randn(n, x_real.shape[1], size, size, generator=trainer.noise_gen, device=trainer.device)
+        u = torch.randn(n, channels, size, size, generator=trainer.noise_gen, device=trainer.device)
         u = shard(u)
         lengths = path_lengths(G, z, y, u / size)
         self.pl_mean = self.pl_mean.to(lengths.device)
