@@ -289,8 +289,10 @@ def describe(preset: str) -> str:
         parts = [c.model.name, c.loss.name, f"width {c.model.width}"]
     else:
         parts = [c.model.name, c.loss.name, f"G {c.model.g_cond}", f"D {c.model.d_cond}", f"D norm {r.d_norm}"]
+        if c.model.width is not None:  # the architecture's own default is not worth a word
+            parts.insert(2, f"width {c.model.width}")
     if c.model.g_refine:
-        parts.insert(3, f"G +{c.model.g_refine} 3x3 conv")
+        parts.insert(parts.index(f"G {c.model.g_cond}") + 1, f"G +{c.model.g_refine} 3x3 conv")
     if c.model.spectral_norm:
         parts.append("SN")
     if r.n_critic > 1:
