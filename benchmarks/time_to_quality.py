@@ -8,9 +8,10 @@
 Only the training steps are timed; every --every steps the sampling generator (the EMA one where
 the preset keeps one) is scored on --per-class samples per class with condgan's domain classifier
 (not timed). Prints one line per evaluation, the first time the target is met for each seed and a
-summary line. Run it alone on the machine: another busy process changes the thread count
-condgan chooses and every time with it. Uses only the Trainer / PeriodicEval API, so it runs
-against older checkouts too (that is how "before" is measured).
+summary line. Run it alone on the machine: it keeps torch's thread count (the load-following
+choice of `condgan train` is not made here), so another busy process slows every step
+several-fold. Uses only the Trainer / PeriodicEval API, so it runs against older checkouts too
+(that is how "before" is measured).
 """
 
 from __future__ import annotations
