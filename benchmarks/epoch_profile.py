@@ -23,6 +23,7 @@ import torch
 
 import condgan.objectives.gan as gan_objective
 from condgan.config import load_config, parse_assignment
+from condgan.errors import CondganError
 from condgan.threads import Governor
 from condgan.train import Trainer
 from condgan.train.guard import Guard
@@ -82,10 +83,17 @@ def instrument(trainer: Trainer, timers: Timers) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=None, help="preset (default: the default preset)")
+    parser.add_argument("--steps", type=int, default=None, help="profile this many steps (default: one epoch)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    overrides = [parse_assignment(a) for a in ["train.epochs=1", *args.set]]
-    config = load_config(args.config, overrides)
+    # the preset may set either length: clear the other, so a steps-based preset profiles too
+    length = ["train.steps=null", "train.epochs=1"]
+    if args.steps:
+        length = [f"train.steps={args.steps}", "train.epochs=null"]
+    try:
+        config = load_config(args.config, [parse_assignment(a) for a in [*length, *args.set]])
+    except CondganError as e:
+        raise SystemExit(f"epoch_profile.py: {e}") from None
     timers = Timers()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(config, Path(tmp) / "run", progress=False)

@@ -34,6 +34,10 @@ def test_requests_by_label_or_attrs():
         ConditionSpec.classes(()).request(label="1")
     with pytest.raises(CondganError, match=r"give --label or --attrs, not both"):
         DIGITS.request(label="1", attrs="class=1")
+    with pytest.raises(CondganError, match=r"--attrs names colour twice"):
+        TWO.request(attrs="digit=1,colour=blue,colour=red")
+    with pytest.raises(CondganError, match=r"--attrs names digit twice"):
+        TWO.edit("digit=1, digit =2")
 
 
 def test_every_condition_and_grid_layout():

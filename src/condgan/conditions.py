@@ -161,6 +161,8 @@ class ConditionSpec:
             key, sep, value = part.partition("=")
             if not sep:
                 raise CondganError(f"--attrs expects NAME=VALUE pairs separated by commas, got '{part}'")
+            if key.strip() in given:  # "hair=white,hair=red": which one was meant is not ours to guess
+                raise CondganError(f"--attrs names {key.strip()} twice")
             given[key.strip()] = value.strip()
         names = self.factor_names
         unknown = sorted(set(given) - set(names))
