@@ -388,25 +388,25 @@ def main() -> None:
         return rows
 
     if attributes:
-        replace_block(args.out, "attributes", attributes_table(run_each(attributes, run_attributes)))
+        replace_block(args.out, "attributes", attributes_table(run_each(attributes, run_attributes)), merge=True)
     if edits:
         edit_rows = run_each(edits, run_edits)
         for r in edit_rows:
             print(f"{r['preset']}: beats both baselines (L1 and SSIM): {r['beats_baselines']}")
-        replace_block(args.out, "edits", edits_table(edit_rows))
+        replace_block(args.out, "edits", edits_table(edit_rows), merge=True)
     if unpaired:
         unpaired_rows = run_each(unpaired, run_unpaired)
         for r in unpaired_rows:
             ab = r["cyclegan"]["AtoB"]["model"]
             print(f"{r['preset']}: A to B {ab['class_preserved']:.1%} class preserved, FID {ab['fid']:.2f}")
-        replace_block(args.out, "unpaired", unpaired_table(unpaired_rows))
+        replace_block(args.out, "unpaired", unpaired_table(unpaired_rows), merge=True)
     if images:
         image_rows = run_each(images, run_image)
         for r in image_rows:
             print(
                 f"{r['preset']}: {r['pix2pix']['class_preserved']:.1%} class preserved, FID {r['pix2pix']['fid']:.2f}"
             )
-        replace_block(args.out, "images", image_table(image_rows))
+        replace_block(args.out, "images", image_table(image_rows), merge=True)
     rows = []
     for preset in others:
         own = data[preset].dataset

@@ -35,3 +35,29 @@ def test_a_subset_run_replaces_its_rows_and_keeps_the_others(results):
     assert lines[0] == OLD[0]  # fashion-mnist sorts before mnist
     assert lines[1].startswith("| `mnist-best` | mnist | cdcgan, bce,") and "| 99.35% |" in lines[1]
     assert "| 11 m 40 s |" in lines[1] and lines[2] == OLD[1]  # by accuracy within a dataset
+
+
+def test_a_grouped_block_keeps_the_presets_a_run_did_not_name(results, tmp_path):
+    from docblock import replace_block
+
+    head = "| preset | direction | FID |\n| --- | --- | --- |\n"
+    old = head + "| `a` | A → B | 8.0 |\n|  | B → A | 1.2 |\n| `b` | A → B | 140 |\n|  | B → A | 65 |\n"
+    doc = tmp_path / "results.md"
+    doc.write_text(f"intro\n<!-- unpaired -->\n{old}<!-- /unpaired -->\nnotes\n")
+    replace_block(
+        doc, "unpaired", head + "| `a` | A → B | 3.0 |\n|  | B → A | 1.1 |\n| `c` | A → B | 9 |\n", merge=True
+    )
+    block = doc.read_text().split("<!-- unpaired -->\n")[1].split("<!-- /unpaired -->")[0]
+    rows = block.strip().splitlines()[2:]
+    # a's two rows are replaced in place, b's stay as measured, c (new) comes last
+    assert rows == [
+        "| `a` | A → B | 3.0 |",
+        "|  | B → A | 1.1 |",
+        "| `b` | A → B | 140 |",
+        "|  | B → A | 65 |",
+        "| `c` | A → B | 9 |",
+    ]
+    assert doc.read_text().startswith("intro\n") and doc.read_text().endswith("<!-- /unpaired -->\nnotes\n")
+    # another header (columns changed): the new table alone
+    replace_block(doc, "unpaired", "| preset | FID |\n| --- | --- |\n| `a` | 2.0 |\n", merge=True)
+    assert "`b`" not in doc.read_text() and "| `a` | 2.0 |" in doc.read_text()
