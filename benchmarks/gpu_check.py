@@ -26,15 +26,10 @@ from condgan.config import load_config, parse_assignment
 from condgan.sampling import sample
 from condgan.train import Trainer
 from condgan.train.evaluation import PeriodicEval
-from time_to_quality import time_to_target
+from time_to_quality import synchronize, time_to_target
 
 PRESETS = ("mnist-cdcgan", "mnist-best", "mnist-superres4", "mnist-superres4-unpaired")
 TTQ_PRESETS = ("mnist-cdcgan", "mnist-fast")
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def conv_weights_channels_last(trainer: Trainer) -> bool:

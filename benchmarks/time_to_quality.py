@@ -28,6 +28,12 @@ from condgan.train import Trainer
 from condgan.train.evaluation import PeriodicEval
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued kernels, so that a timer stopped next measures them."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def time_to_target(
     config, evaluator: PeriodicEval, target: float, every: int, max_epochs: float, max_seconds: float
 ) -> tuple[float, int] | None:
@@ -40,8 +46,7 @@ def time_to_target(
             start = time.perf_counter()
             for _ in range(min(every, limit - trainer.step)):
                 trainer.train_step()
-            if trainer.device.type == "cuda":  # the queued kernels belong to this interval
-                torch.cuda.synchronize(trainer.device)
+            synchronize(trainer.device)  # the queued kernels belong to this interval
             trained += time.perf_counter() - start
             acc = evaluator(trainer.G_sample)["eval/cond_acc"]
             print(f"  step {trainer.step}: {trained:.0f} s of training, cond_acc {acc:.4f}", flush=True)

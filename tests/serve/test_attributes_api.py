@@ -95,6 +95,7 @@ def test_the_api_takes_the_attribute_set(attrs_server, attrs_run, tmp_path):
         ({"attrs": "colour=red"}, "unknown attribute 'colour'"),
         ({"attrs": "gender=woman,hair=green"}, "unknown hair 'green'"),
         ({"attrs": "hair=red"}, "needs a value for gender"),
+        ({"attrs": "gender=woman,hair=red,hair=blond"}, "--attrs names hair twice"),
     ],
 )
 def test_wrong_attributes_get_a_400_that_names_them(attrs_server, params, message):
@@ -102,15 +103,19 @@ def test_wrong_attributes_get_a_400_that_names_them(attrs_server, params, messag
     assert status == 400 and message in error
 
 
-def test_cli_refuses_unknown_attributes_in_one_line(attrs_run, tmp_path):
-    args = ["sample", str(attrs_run), "--attrs", "gender=woman,eyes=blue", "--out", str(tmp_path / "x.png")]
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [("gender=woman,eyes=blue", "unknown attribute 'eyes'"), ("gender=woman,gender=man", "--attrs names gender twice")],
+)
+def test_cli_refuses_unknown_attributes_in_one_line(attrs_run, tmp_path, attrs, message):
+    args = ["sample", str(attrs_run), "--attrs", attrs, "--out", str(tmp_path / "x.png")]
     result = subprocess.run(
         [sys.executable, "-m", "condgan", *args],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert result.returncode == 2 and "unknown attribute 'eyes'" in result.stderr
+    assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
