@@ -43,7 +43,8 @@ def test_the_wheel_holds_the_package_data(wheel):
         "condgan/data/bundled/mnist/train-images-idx3-ubyte.gz",
     ):
         assert wanted in names, wanted
-    assert any(n.startswith("condgan/metrics/weights/mnist-") for n in names)
+    assert any(n.startswith("condgan/metrics/weights/mnist-") and n.endswith(".safetensors") for n in names)
+    assert any(n.startswith("condgan/metrics/weights/mnist-") and n.endswith(".floor.json") for n in names)
 
 
 def test_the_wheel_installs_into_a_fresh_venv_and_trains_offline(wheel, tmp_path):

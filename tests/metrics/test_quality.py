@@ -126,8 +126,34 @@ def test_the_report_carries_the_floor_of_its_own_classifier(classifier, tmp_path
         assert floor[key]["min"] <= floor[key]["mean"] <= floor[key]["max"], key
     assert 0.5 < floor["fid"]["mean"] < 5 and floor["cond_acc"]["mean"] > 0.99  # real train images vs test
     assert floor["fid"]["min"] < floor["fid"]["max"]  # which images are drawn moves it
-    assert len(list((cache_dir() / "floors").glob("mnist-*.json"))) == 1
-    assert evaluate(tmp_path / "real.npz", full=False)["floor"] == floor  # cached beside the classifier
+    assert not list((cache_dir() / "floors").glob("mnist-*.json"))  # the shipped judge's floor ships with it
     md = (tmp_path / "real.eval.md").read_text()
     assert "| fid | " in md and "| 2,000 / 10,000 |" in md and f"{floor['fid']['mean']:.4g} (" in md
     assert "| intra_fid | " in md and "200 / ~1,000 per class" in md
+
+
+@pytest.mark.slow  # measures the floor on 30,000 + 10,000 images: ~15 s, what shipping it saves the suite
+def test_the_shipped_floor_is_what_the_shipped_judge_measures(classifier):
+    from condgan.metrics.floor import measure_floor, real_floor
+
+    train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
+    shipped, measured = real_floor(classifier, train, test, "mnist"), measure_floor(classifier, train, test)
+    assert shipped["n"] == measured["n"] and shipped.keys() == measured.keys()
+    for key in ("fid", "intra_fid", "kid", "precision", "recall", "density", "coverage", "cond_acc"):
+        for stat in ("mean", "min", "max"):  # float sums in another order: equal to ~1e-5
+            assert measured[key][stat] == pytest.approx(shipped[key][stat], rel=1e-3, abs=1e-6), (key, stat)
+
+
+def test_a_floor_not_shipped_is_measured_once_and_cached(classifier):
+    from condgan.data import ImageData
+    from condgan.metrics.classifier import cache_dir
+    from condgan.metrics.floor import real_floor
+
+    def subset(data: ImageData, n: int) -> ImageData:
+        return ImageData(data.images[:n], data.labels[:n], data.class_names)
+
+    train, test = subset(load_dataset("mnist", "train"), 3000), subset(load_dataset("mnist", "test"), 1000)
+    floor = real_floor(classifier, train, test, "mnist")  # another test split: another key
+    assert floor["n"] == 3000 and 0 < floor["fid"]["mean"] < 30  # every train image of the subset; ~12
+    assert len(list((cache_dir() / "floors").glob("mnist-*.json"))) == 1
+    assert real_floor(classifier, train, test, "mnist") == floor  # read back, not measured again
