@@ -76,3 +76,16 @@ def test_json_round_trip_and_the_first_formats():
 def test_malformed_conditions_are_refused_naming_the_key(data, message):
     with pytest.raises(CondganError, match=message):
         condition_from_json(data)
+
+
+def test_an_image_condition_keeps_its_background_and_refuses_a_bad_one():
+    from condgan.conditions import ImageCondition
+
+    white = ImageCondition(3, 32, "edit", background=(255, 255, 255))
+    assert white.to_json()["background"] == [255, 255, 255]
+    assert ImageCondition.from_json(white.to_json()) == white
+    plain = ImageCondition(1, 28, "superres4")
+    assert "background" not in plain.to_json() and ImageCondition.from_json(plain.to_json()).background is None
+    for bad in ([255, 255], [0, 0, 256], "white", [True, 0, 0]):
+        with pytest.raises(CondganError, match=r"conditions.background must be \[R, G, B\] of 0..255"):
+            ImageCondition.from_json({**white.to_json(), "background": bad})

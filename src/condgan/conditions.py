@@ -307,7 +307,9 @@ class ImageCondition:
     preserved"); () when there are none. `labelled`: G and D take the label too (model.with_label),
     as one-hot constant maps after the image's channels (condgan.models.conditioning.with_label_maps).
     `attributes` (StarGAN, task "edit"): G takes the target attributes of these factors as
-    constant maps after the image instead (condgan.models.stargan.with_attribute_maps)."""
+    constant maps after the image instead (condgan.models.stargan.with_attribute_maps).
+    `background`: the RGB colour the training images' transparency was flattened on (the emoji
+    datasets: white), so that a transparent input is flattened on it too; None: alpha is dropped."""
 
     in_channels: int
     img_size: int
@@ -316,6 +318,7 @@ class ImageCondition:
     in_size: int | None = None
     labelled: bool = False
     attributes: ConditionSpec | None = None  # StarGAN: G also takes the target attributes (task "edit")
+    background: tuple[int, int, int] | None = None
     kind: ClassVar[str] = "image"
     dim: ClassVar[int] = 0  # no label columns: the image goes to G and D as it is
     is_classes: ClassVar[bool] = False
@@ -353,6 +356,7 @@ class ImageCondition:
             **({"in_size": self.in_size} if self.in_size else {}),
             **({"labelled": True} if self.labelled else {}),
             **({"attributes": self.attributes.to_json()} if self.attributes is not None else {}),
+            **({"background": list(self.background)} if self.background is not None else {}),
         }
 
     @classmethod
@@ -380,7 +384,17 @@ class ImageCondition:
             attributes = ConditionSpec.from_json(attributes)
             if not attributes.factors or any(f.binary for f in attributes.factors):
                 raise CondganError("conditions.attributes must hold categorical factors")
-        return cls(channels, size, task, tuple(names), in_size if in_size != size else None, labelled, attributes)
+        background = data.get("background")
+        if background is not None and not (
+            isinstance(background, list)
+            and len(background) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in background)
+        ):
+            raise CondganError(f"conditions.background must be [R, G, B] of 0..255, got {background!r}"[:200])
+        in_size = in_size if in_size != size else None
+        return cls(
+            channels, size, task, tuple(names), in_size, labelled, attributes, tuple(background) if background else None
+        )
 
 
 def translates(condition: Condition | None) -> bool:

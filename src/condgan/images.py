@@ -58,9 +58,23 @@ def make_grid(images: np.ndarray, ncol: int, pad: int = PAD) -> np.ndarray:
     return grid
 
 
-def fit_image(img: Image.Image, size: int, channels: int, name: str, resize: bool, hint: str) -> np.ndarray:
+def fit_image(
+    img: Image.Image,
+    size: int,
+    channels: int,
+    name: str,
+    resize: bool,
+    hint: str,
+    background: tuple[int, int, int] | None = None,
+) -> np.ndarray:
     """A decoded image as an image-to-image generator's input (C, S, S) uint8: converted to its
-    channels; another size is refused (as in training) unless `resize` (`hint`: how to ask for it)."""
+    channels; another size is refused (as in training) unless `resize` (`hint`: how to ask for it).
+    `background`: a transparent image is flattened on this colour, as the generator's training
+    images were (a transparent emoji PNG keeps arbitrary colours under alpha 0: often black)."""
+    if background is not None and has_alpha(img):
+        flat = Image.new("RGBA", img.size, (*background, 255))
+        flat.alpha_composite(img.convert("RGBA"))
+        img = flat
     if img.size != (size, size):
         if not resize:
             raise CondganError(
@@ -69,6 +83,11 @@ def fit_image(img: Image.Image, size: int, channels: int, name: str, resize: boo
         img = img.resize((size, size), Image.BICUBIC)
     array = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def has_alpha(img: Image.Image) -> bool:
+    """Whether the image carries transparency: an alpha channel or a palette / colour key marked transparent."""
+    return img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
 
 
 def save_png(array: np.ndarray, path: Path | str, scale: int = 1) -> None:

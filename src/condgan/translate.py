@@ -169,7 +169,8 @@ def read_inputs(paths: list[Path], condition: ImageCondition, resize: bool = Fal
                     raise CondganError(f"{file} is {img.width}x{img.height}: too large to translate")
                 img.load()
                 size, channels = condition.input_size, condition.in_channels
-                arrays.append(fit_image(img, size, channels, str(file), resize, "--resize to fit"))
+                background = getattr(condition, "background", None)
+                arrays.append(fit_image(img, size, channels, str(file), resize, "--resize to fit", background))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise CondganError(f"cannot read image {file}: {err}") from None
     return np.stack(arrays), files

@@ -199,6 +199,37 @@ def test_a_run_edits_files_through_the_cli_and_refuses_bad_attributes(star_run, 
 
 
 @FONTS
+def test_a_transparent_face_is_flattened_on_the_training_background(star_run, tmp_path):
+    """A transparent emoji PNG keeps arbitrary colours under alpha 0 (here black): flattened on
+    white, as the font's bitmaps were for training, it is the same input as the opaque face."""
+    from PIL import Image
+
+    from condgan.data import load_dataset
+    from condgan.models.storage import load_generator
+    from condgan.serve.app import decode_input
+    from condgan.serve.backends import TorchBackend
+    from condgan.translate import read_inputs
+
+    _, condition = load_generator(star_run)
+    assert condition.background == (255, 255, 255)
+    face = load_dataset("emoji-people", "test", img_size=16).images[0].permute(1, 2, 0).numpy()
+    alpha = np.where((face == 255).all(-1), 0, 255).astype(np.uint8)  # the white around the face: transparent
+    assert 0 < (alpha == 0).mean() < 1
+    rgba = np.dstack([np.where(alpha[..., None] == 0, 0, face), alpha]).astype(np.uint8)
+    Image.fromarray(face).save(tmp_path / "face.png")
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "face-rgba.png")
+    Image.fromarray(rgba, "RGBA").convert("LA").save(tmp_path / "grey-la.png")  # another mode with alpha
+    opaque, _ = read_inputs([tmp_path / "face.png"], condition)
+    flattened, _ = read_inputs([tmp_path / "face-rgba.png"], condition)
+    assert np.array_equal(opaque, flattened)
+    grey, _ = read_inputs([tmp_path / "grey-la.png"], condition)
+    assert (grey[0][:, alpha == 0] == 255).all()  # white under the transparency, not black
+    backend = TorchBackend(star_run)
+    upload = decode_input((tmp_path / "face-rgba.png").read_bytes(), backend, resize=False)
+    assert np.array_equal(upload, decode_input((tmp_path / "face.png").read_bytes(), backend, resize=False))
+
+
+@FONTS
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -249,11 +280,14 @@ def test_eval_of_an_editor_takes_no_other_dataset(star_run):
 def test_the_onnx_export_takes_the_attributes_as_an_input(star_run, tmp_path):
     import onnxruntime as ort
 
+    from condgan.serve.backends import OnnxBackend
+
     out = tmp_path / "edit.onnx"
     result = run_cli("export", str(star_run), "--out", str(out))
     assert result.returncode == 0 and "parity" in result.stdout, result.stderr
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["input", "attributes"]
+    assert OnnxBackend(out).background == (255, 255, 255)  # a transparent upload is flattened on white
 
 
 @FONTS

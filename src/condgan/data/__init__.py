@@ -131,3 +131,9 @@ def class_names_of(name: str) -> tuple[str, ...]:
     if name not in DATASETS and Path(name).is_dir():
         return folder_classes(Path(name))
     return DATASETS.get(name).class_names
+
+
+def background_of(name: str) -> tuple[int, int, int] | None:
+    """The colour a dataset's transparent images are flattened on (the emoji datasets: white);
+    None where its images carry no transparency (a folder's alpha is dropped, as Pillow does)."""
+    return emoji.BACKGROUND if name in emoji.FONT_DATASETS else None

@@ -252,7 +252,7 @@ def decode_input(data: bytes, backend: Backend, resize: bool) -> np.ndarray:
             if img.width * img.height > MAX_UPLOAD_PIXELS:
                 raise CondganError(f"the image is {img.width}x{img.height}: at most {MAX_UPLOAD_PIXELS:,} pixels")
             hint = "resize=true to fit"
-            array = fit_image(img, backend.in_size, backend.in_channels, "the image", resize, hint)
+            array = fit_image(img, backend.in_size, backend.in_channels, "the image", resize, hint, backend.background)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise CondganError(f"the upload is not an image Pillow can read ({str(err).splitlines()[0]})") from None
     return (array.astype(np.float32) / 127.5 - 1.0)[None]

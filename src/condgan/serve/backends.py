@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from condgan.conditions import ConditionSpec
+from condgan.conditions import ConditionSpec, ImageCondition
 from condgan.errors import CondganError
 
 
@@ -39,6 +39,7 @@ class Backend:
     factors: ConditionSpec | None = None  # a several-factor run: what `attrs` requests are read against
     edits: ConditionSpec | None = None  # a StarGAN editor: the factors `attrs` may change
     truncation: str | None = None  # "z" (BigGAN: a threshold on the noise) | "w" (StyleGAN: psi) | None
+    background: tuple[int, int, int] | None = None  # a transparent upload is flattened on it (ImageCondition)
 
     @property
     def directions(self) -> dict[str, Backend]:
@@ -74,6 +75,7 @@ class TorchBackend(Backend):
         self.factors = several_factors(condition)
         self.edits = getattr(condition, "attributes", None)
         self.truncation = getattr(self.G, "truncation", None)
+        self.background = getattr(condition, "background", None)
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None, psi: float | None = None) -> np.ndarray:
         import torch
@@ -126,6 +128,8 @@ class OnnxBackend(Backend):
             self.factors = several_factors(ConditionSpec.from_json(image))
         elif image.get("attributes"):
             self.edits = ConditionSpec.from_json(image["attributes"])
+        if image.get("kind") == ImageCondition.kind:
+            self.background = ImageCondition.from_json(image).background
         self.truncation = meta.get("truncation") if meta.get("truncation") in ("z", "w") else None
 
     def __call__(self, z: np.ndarray, condition: np.ndarray | None, psi: float | None = None) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from functools import partial
@@ -14,8 +15,9 @@ from torch import nn
 
 from condgan import faults
 from condgan.augment import DiffAugment
-from condgan.conditions import feeds_condition
+from condgan.conditions import Condition, feeds_condition, translates
 from condgan.config import BEST_METRICS, Config
+from condgan.data import background_of
 from condgan.data.batches import to_signed_unit
 from condgan.data.subset import per_class_subset
 from condgan.errors import CondganError
@@ -411,11 +413,18 @@ class Trainer:
             return None
         saved = self.saved_generators()
         for name, folder in self.family.saved.items():
-            save_generator(
-                saved[name], self.run_dir / folder, self.family.condition(self, name), self.config.model.name
-            )
+            save_generator(saved[name], self.run_dir / folder, self.saved_condition(name), self.config.model.name)
         self._saved_at = time.monotonic()
         return saved
+
+    def saved_condition(self, name: str) -> Condition:
+        """What generator `name`'s folder records as its condition: the family's, and for a
+        translator the colour its training images' transparency was flattened on."""
+        condition = self.family.condition(self, name)
+        background = background_of(self.config.data.dataset)
+        if background is not None and translates(condition):
+            condition = dataclasses.replace(condition, background=background)
+        return condition
 
     def _interrupted(self, signum: int) -> None:
         """Ctrl-C / SIGTERM: a clean checkpoint of this step, then stop, saying how to go on."""
@@ -444,7 +453,7 @@ class Trainer:
         if self.evaluator.improves(row, self.best):
             self.best = row[f"eval/{self.evaluator.metric}"]
             save_checkpoint(self.state_dict(), self.checkpoint_path.with_name("best.pt"))
-            save_generator(G, self.run_dir / "generator-best", self.spec, self.config.model.name)
+            save_generator(G, self.run_dir / "generator-best", self.saved_condition("G"), self.config.model.name)
         self.log.write({"step": self.step, **row, "best": self.best})
         return row
 
