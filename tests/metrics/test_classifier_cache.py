@@ -59,3 +59,17 @@ def test_the_shipped_mnist_judge_is_the_one_mnist_gets(tmp_path, monkeypatch):
     judge = cached_classifier(train, "mnist", verbose=False)
     assert not (tmp_path / "classifiers").exists()  # loaded, not trained
     assert accuracy(judge, load_dataset("mnist", "test")) >= 0.994
+
+
+def test_a_classifier_that_has_embedded_images_is_cached_and_judges_the_same():
+    """embed() leaves the conv weights channels-last; the cache stores them contiguous."""
+    from condgan.metrics.classifier import DomainCNN, embed, shipped_or_cached
+
+    data = small_data()
+    model = DomainCNN(1, 10)
+    before = embed(model, data.images)[0]
+    loaded = shipped_or_cached(DomainCNN(1, 10), "tiny-embedded", lambda: model, None)  # fit() returns it
+    torch.testing.assert_close(
+        embed(shipped_or_cached(DomainCNN(1, 10), "tiny-embedded", None, None), data.images)[0], before
+    )
+    assert loaded is model

@@ -203,5 +203,6 @@ def shipped_or_cached(model: DomainCNN, stem: str, fit: Callable[[], DomainCNN],
     if say:
         print(f"training {say} (once; cached in {path.parent})", flush=True)
     model = fit()
-    atomic_write(path, lambda tmp: save_file(model.state_dict(), tmp))
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}  # embed() leaves conv weights channels-last
+    atomic_write(path, lambda tmp: save_file(state, tmp))
     return model
