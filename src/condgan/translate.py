@@ -162,14 +162,13 @@ def read_inputs(paths: list[Path], condition: ImageCondition, resize: bool = Fal
         else:
             raise CondganError(f"input not found: {path}")
     arrays = []
+    size, channels, background = condition.input_size, condition.in_channels, condition.background
     for file in files:
         try:
             with Image.open(file) as img:
                 if img.width * img.height > MAX_INPUT_PIXELS:
                     raise CondganError(f"{file} is {img.width}x{img.height}: too large to translate")
                 img.load()
-                size, channels = condition.input_size, condition.in_channels
-                background = getattr(condition, "background", None)
                 arrays.append(fit_image(img, size, channels, str(file), resize, "--resize to fit", background))
         except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             raise CondganError(f"cannot read image {file}: {err}") from None

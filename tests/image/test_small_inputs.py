@@ -130,3 +130,11 @@ def test_a_condition_that_disagrees_with_the_model_is_refused(small_run, tmp_pat
     assert_user_error(
         condgan("translate", folder, _png(tmp_path, "x.png", 14), "--out", tmp_path / "o"), "(1, 7, 28, 0)"
     )
+
+
+def test_a_generator_folder_with_a_bad_background_is_refused_in_one_line(small_run, tmp_path):
+    folder = tampered_generator(small_run, tmp_path, background=[255, 255])
+    assert_user_error(
+        condgan("translate", folder, _png(tmp_path, "x.png", 7), "--out", tmp_path / "o"),
+        "conditions.background must be [R, G, B] of 0..255",
+    )
