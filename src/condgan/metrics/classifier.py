@@ -27,6 +27,7 @@ from torch import nn
 from condgan.data import ImageData, load_dataset
 from condgan.data.batches import ShuffledBatches, to_signed_unit
 from condgan.fileio import atomic_write
+from condgan.models.storage import contiguous_state
 from condgan.progress import bar as progress_bar
 from condgan.progress import each
 
@@ -203,6 +204,6 @@ def shipped_or_cached(model: DomainCNN, stem: str, fit: Callable[[], DomainCNN],
     if say:
         print(f"training {say} (once; cached in {path.parent})", flush=True)
     model = fit()
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}  # embed() leaves conv weights channels-last
+    state = contiguous_state(model)  # embed() leaves the conv weights channels-last
     atomic_write(path, lambda tmp: save_file(state, tmp))
     return model

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from condgan.conditions import Condition, condition_from_json, translates
 from condgan.errors import CondganError
@@ -22,6 +24,12 @@ FORMAT = "condgan-generator"
 
 
 MAX_CLASSES = 100_000
+
+
+def contiguous_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """The module's state dict as safetensors stores it: contiguous (a model that has run
+    channels-last holds its conv weights that way, and safetensors refuses those)."""
+    return {k: v.detach().contiguous() for k, v in module.state_dict().items()}
 
 
 def save_generator(G: Generator, folder: Path | str, condition: Condition, family: str) -> None:
@@ -36,7 +44,7 @@ def save_generator(G: Generator, folder: Path | str, condition: Condition, famil
         "class_names": list(condition.class_names) if G.config["num_classes"] else [],
         "conditions": condition.to_json(),
     }
-    state = {k: v.detach().contiguous() for k, v in G.state_dict().items()}
+    state = contiguous_state(G)
     if not all(bool(v.isfinite().all()) for v in state.values() if v.is_floating_point()):
         raise CondganError(f"G's weights are not finite (NaN or inf): {folder} not written")
 
