@@ -213,12 +213,15 @@ class BigGANConfig:
 
     attention: int = 0  # the side (px) of the G and D maps that get a self-attention block; 0: none
     d_width: int | None = None  # D's channel width where it differs from G's (model.width); None: the same
+    canvas: int = 0  # G draws on this larger size (px) and its centre is the image (28 in 32); 0: the image's size
 
     def __post_init__(self) -> None:
         _positive("model.biggan", d_width=self.d_width)
         _at_most("model.biggan", attention=self.attention, d_width=self.d_width)
         if self.attention < 0:
             raise CondganError(f"model.biggan.attention must be >= 0 (px; 0: none), got {self.attention}")
+        if self.canvas < 0:
+            raise CondganError(f"model.biggan.canvas must be >= 0 (px; 0: the image's size), got {self.canvas}")
 
     def options(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -231,6 +234,7 @@ class StyleGANConfig:
 
     w_dim: int = 128  # width of w (and of the mapping network)
     d_width: int | None = None  # D's channel width where it differs from G's (model.width); None: the same
+    canvas: int = 0  # G draws on this larger size (px) and its centre is the image (28 in 32); 0: the image's size
     mapping_layers: int = 2  # layers of G's mapping network (and of D's condition mapping)
     mapping_lr: float = 0.01  # the mapping network's learning rate, as a multiple of train.lr_g
     mixing: float = 0.0  # probability that a training sample's later layers take a second w (style mixing)

@@ -46,6 +46,21 @@ def test_biggan_blocks_read_the_shared_embedding_and_their_own_z_chunk():
         assert not torch.allclose(G(moved, y), x, atol=1e-4), f"chunk {j} ({width} entries) is not used"
 
 
+def test_a_biggan_on_a_larger_canvas_draws_it_from_that_canvas_start_and_keeps_its_centre():
+    torch.manual_seed(0)
+    G = BigGANGenerator(z_dim=20, num_classes=5, img_channels=1, img_size=28, width=4, canvas=32).eval()
+    assert (G.s0, len(G.blocks), G.config["canvas"]) == (4, 3, 32)  # 4 -> 8 -> 16 -> 32, not 7 -> 14 -> 28
+    drawn = []
+    G.to_image.register_forward_hook(lambda module, inputs, out: drawn.append(torch.tanh(out)))
+    z, y = torch.randn(3, 20), torch.tensor([0, 3, 4])
+    with torch.no_grad():
+        x = G(z, y)
+    assert x.shape == (3, 1, 28, 28) and drawn[0].shape == (3, 1, 32, 32)
+    assert torch.equal(x, drawn[0][:, :, 2:30, 2:30])
+    plain = BigGANGenerator(z_dim=20, num_classes=5, img_channels=1, img_size=28, width=4)
+    assert "canvas" not in plain.config and (plain.s0, len(plain.blocks)) == (7, 2)  # older folders match
+
+
 def test_modulated_convolution_equals_its_closed_form():
     # one channel, a 1x1 kernel: w' = w s / |w s| = 1, so the output is the input
     x = torch.randn(1, 1, 3, 3)

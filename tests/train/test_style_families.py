@@ -107,6 +107,8 @@ def test_sampling_with_truncation_is_recorded_and_regenerated(biggan_run, tmp_pa
         (["--model", "biggan", "--set", "model.d_cond=projection"], "model.d_cond does not apply to model biggan"),
         (["--model", "stylegan", "--set", "model.spectral_norm=true"], "model.spectral_norm does not apply"),
         (["--model", "biggan", "--set", "model.biggan.attention=5"], "attention at 5 px: G's maps are 14, 28 px"),
+        (["--model", "biggan", "--set", "model.biggan.canvas=30"], "canvas 30 px: a size G draws (28, 32, 64)"),
+        (["--model", "biggan", "--set", "model.biggan.canvas=-4"], "model.biggan.canvas must be >= 0"),
         (["--model", "biggan", "--set", "model.stylegan.mixing=0.5"], "model.stylegan holds the options of model"),
         (["--model", "stylegan", "--set", "model.stylegan.mixing=2"], "model.stylegan.mixing must be in [0, 1]"),
     ],

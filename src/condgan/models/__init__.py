@@ -146,7 +146,7 @@ MODELS.add(
         loss="hinge",
         exact_sizes=STYLE_SIZES,
         own_conditioning=True,
-        g_options=("attention",),
+        g_options=("attention", "canvas"),
         d_options=("attention",),
     ),
 )

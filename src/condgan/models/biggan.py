@@ -36,6 +36,19 @@ def start_size(img_size: int) -> int:
     return 7 if img_size == 28 else 4
 
 
+def crop_margin(canvas: int, img_size: int) -> int:
+    """The border cut from each side of a G that draws on a larger `canvas` (0: none): a 28 px
+    image as the centre of a 32 px one, drawn from a 4x4 start instead of a 7x7 one."""
+    if not canvas:
+        return 0
+    if canvas not in SIZES or canvas <= img_size or (canvas - img_size) % 2:
+        raise ValueError(
+            f"canvas {canvas} px: a size G draws ({', '.join(map(str, SIZES))}) larger than the image "
+            f"({img_size} px) by an even number of pixels, or 0"
+        )
+    return (canvas - img_size) // 2
+
+
 def num_blocks(img_size: int) -> int:
     return int(math.log2(img_size // start_size(img_size)))
 
@@ -139,6 +152,7 @@ class BigGANGenerator(nn.Module):
         width: int = 32,
         attention: int = 0,
         shared_dim: int = SHARED_DIM,
+        canvas: int = 0,
     ) -> None:
         super().__init__()
         self.config = dict(
@@ -150,8 +164,12 @@ class BigGANGenerator(nn.Module):
             attention=attention,
             shared_dim=shared_dim,
         )
+        if canvas:  # recorded only when set: older config.json files match
+            self.config["canvas"] = canvas
         self.z_dim, self.num_classes, self.img_size = z_dim, num_classes, img_size
-        blocks, self.s0 = num_blocks(img_size), start_size(img_size)
+        self.margin = crop_margin(canvas, img_size)
+        drawn = canvas or img_size
+        blocks, self.s0 = num_blocks(drawn), start_size(drawn)
         self.chunks = z_chunks(z_dim, blocks)
         chans = g_channels(width, blocks)
         self.shared = nn.Embedding(num_classes, shared_dim) if num_classes else None
@@ -179,7 +197,9 @@ class BigGANGenerator(nn.Module):
             h = block(h, torch.cat([shared, chunk], dim=1))
             if j == self.attention_after and self.attend is not None:
                 h = self.attend(h)
-        return torch.tanh(self.to_image(F.relu(self.out_norm(h))))
+        x = torch.tanh(self.to_image(F.relu(self.out_norm(h))))
+        m = self.margin
+        return x[:, :, m : m + self.img_size, m : m + self.img_size] if m else x
 
 
 class DBlock(nn.Module):
