@@ -234,7 +234,6 @@ class StyleGANConfig:
 
     w_dim: int = 128  # width of w (and of the mapping network)
     d_width: int | None = None  # D's channel width where it differs from G's (model.width); None: the same
-    canvas: int = 0  # G draws on this larger size (px) and its centre is the image (28 in 32); 0: the image's size
     mapping_layers: int = 2  # layers of G's mapping network (and of D's condition mapping)
     mapping_lr: float = 0.01  # the mapping network's learning rate, as a multiple of train.lr_g
     mixing: float = 0.0  # probability that a training sample's later layers take a second w (style mixing)
