@@ -96,19 +96,9 @@ def main() -> None:
     if (augmentation / "generator" / "config.json").is_file():
         augmentation_picture(augmentation, IMAGES / "augmentation.png")
     unpaired = run_of("mnist-superres4-unpaired", args.runs)  # A -> B rows: blocky input | output | true digit
-    condgan(
-        "translate",
-        unpaired,
-        "--split",
-        "test",
-        "--n",
-        "10",
-        "--scale",
-        "2",
-        "--out",
-        IMAGES / "mnist-superres4-unpaired.png",
-    )
-    print(f"wrote {IMAGES / 'mnist-superres4-unpaired.png'}")
+    picture = IMAGES / "mnist-superres4-unpaired.png"
+    condgan("translate", unpaired, "--split", "test", "--n", "10", "--scale", "2", "--out", picture)
+    print(f"wrote {picture}")
     edits = run_of("emoji-stargan", args.runs)  # held-out people: the input, then each edit beside its truth
     condgan("translate", edits, "--split", "test", "--n", "8", "--scale", "3", "--out", IMAGES / "emoji-stargan.png")
     print(f"wrote {IMAGES / 'emoji-stargan.png'}")
